@@ -1,0 +1,17 @@
+// Package ingest streams AWS log objects into the leakscope Parquet lake.
+//
+// It holds the plumbing shared by every log source: listing objects
+// (local files and directories, later S3 prefixes), detecting their type,
+// decoding them concurrently with bounded memory, writing Hive-partitioned,
+// zstd-compressed Parquet files sorted by time, the manifest that makes runs
+// idempotent and resumable, and the quarantine of records that cannot be
+// decoded. Each log source is a package below this one (ingest/cloudtrail,
+// ingest/s3access, ingest/vpcflow) that provides a streaming decoder and a
+// row type; ingest/sources lists them.
+//
+// Guarantees: for every object, records read = rows written + records
+// quarantined + duplicates dropped, and the manifest records those counts.
+// A run killed at any moment and re-run yields exactly the rows of one
+// uninterrupted run: data files, dedup index and manifest entries are
+// published together by a single atomic commit record.
+package ingest

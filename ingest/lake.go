@@ -1,0 +1,131 @@
+package ingest
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+// Lake directory names. Bookkeeping lives under StateDir, which Hive-style
+// engines ignore because it starts with an underscore.
+const (
+	StateDir      = "_leakscope"
+	manifestDir   = StateDir + "/manifest"
+	stagingDir    = StateDir + "/staging"
+	dedupDir      = StateDir + "/dedup"
+	quarantineDir = StateDir + "/quarantine"
+	lockFile      = StateDir + "/lock"
+)
+
+// ManifestDir is the folder (relative to the lake root) holding one JSON
+// commit record per commit; together they are the ingest manifest.
+const ManifestDir = manifestDir
+
+// QuarantineDir is the folder (relative to the lake root) holding the
+// quarantined records as JSON Lines, one file per table and commit.
+const QuarantineDir = quarantineDir
+
+// Unknown is the partition value used when a log does not say its
+// account, region or date.
+const Unknown = "unknown"
+
+// partitionValue returns v when it is safe as a single path element of a
+// Hive partition, else Unknown. Log fields are attacker-controlled: they
+// never become "..", a separator or anything outside [A-Za-z0-9._-].
+func partitionValue(v string) string {
+	if v == "" || len(v) > 64 || v == "." || v == ".." {
+		return Unknown
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_':
+		case c == '.' && i > 0:
+		default:
+			return Unknown
+		}
+	}
+	return v
+}
+
+// partitionDir is the Hive partition path of p below a table, relative to
+// the lake root.
+func partitionDir(table string, p Partition) string {
+	return filepath.Join(table,
+		"account="+partitionValue(p.Account),
+		"region="+partitionValue(p.Region),
+		"date="+partitionValue(p.Date))
+}
+
+// lock takes an exclusive advisory lock on the lake so that two ingests
+// never write it at once.
+func lockLake(root string) (release func(), err error) {
+	if err := os.MkdirAll(filepath.Join(root, StateDir), 0o755); err != nil {
+		return nil, fmt.Errorf("create lake %s: %w", root, err)
+	}
+	f, err := os.OpenFile(filepath.Join(root, lockFile), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("lock lake %s: %w", root, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("lake %s is in use by another leakscope ingest; wait for it to finish", root)
+		}
+		return nil, fmt.Errorf("lock lake %s: %w", root, err)
+	}
+	return func() {
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
+}
+
+// writeFileAtomic writes data to path through a temporary file in the same
+// directory, fsyncs it and renames it into place.
+func writeFileAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// isHidden reports whether a path element is bookkeeping or temporary.
+func isHidden(name string) bool {
+	return strings.HasPrefix(name, "_") || strings.HasPrefix(name, ".")
+}

@@ -1,0 +1,619 @@
+package ingest
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// Config is one ingest run.
+type Config struct {
+	Lake    string   // lake root folder
+	Sources []Source // every source the run may use, in sniffing priority
+	// Type forces one source by name; "" or "auto" detects per object.
+	Type    string
+	Workers int  // objects decoded at once; 0 = number of CPUs
+	Force   bool // re-ingest objects the manifest already holds
+	// MemoryBudget bounds the estimated bytes of rows buffered before a
+	// commit writes them out; 0 = 64 MiB.
+	MemoryBudget int64
+	// DedupEntries bounds the fingerprints kept in memory; 0 = 4 million.
+	DedupEntries int
+	// CommitEvery commits at least this often while rows are buffered, to
+	// bound the work an interrupted run repeats; 0 = 2 minutes.
+	CommitEvery time.Duration
+	// RowGroupRows is the Parquet row group size; 0 = 131072.
+	RowGroupRows int64
+	// Account and Region are partition fallbacks for objects whose key
+	// layout and content do not say.
+	Account string
+	Region  string
+	// Options are passed to decoders (for example "flow-format").
+	Options     map[string]string
+	ToolVersion string
+	Log         *slog.Logger
+	// OnProgress, when set, is called about twice a second.
+	OnProgress func(Progress)
+}
+
+func (c *Config) defaults() error {
+	if c.Lake == "" {
+		return errors.New("no lake folder given")
+	}
+	if len(c.Sources) == 0 {
+		return errors.New("no log sources configured")
+	}
+	if c.Type == "auto" {
+		c.Type = ""
+	}
+	if c.Type != "" && c.source(c.Type) == nil {
+		names := make([]string, len(c.Sources))
+		for i, s := range c.Sources {
+			names[i] = s.Name()
+		}
+		return fmt.Errorf("unknown --type %q: use auto or one of %s", c.Type, strings.Join(names, ", "))
+	}
+	if c.Workers <= 0 {
+		c.Workers = runtime.NumCPU()
+	}
+	if c.MemoryBudget <= 0 {
+		c.MemoryBudget = 64 << 20
+	}
+	if c.DedupEntries <= 0 {
+		c.DedupEntries = 4 << 20
+	}
+	if c.CommitEvery <= 0 {
+		c.CommitEvery = 2 * time.Minute
+	}
+	if c.RowGroupRows <= 0 {
+		c.RowGroupRows = 128 << 10
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+func (c *Config) source(name string) Source {
+	for _, s := range c.Sources {
+		if s.Name() == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// maxQuarantinePerObject bounds the quarantine records kept per object;
+// the rest are counted.
+const maxQuarantinePerObject = 10000
+
+// objState follows one object through the run. The worker owns entry and
+// bad until it sends the done message; the writer goroutine owns the rest.
+type objState struct {
+	obj        Object
+	src        Source
+	entry      Entry
+	bad        []quarantineRec
+	badDropped int64
+
+	pending, written, duplicates, resumed int64
+	done, committed                       bool
+}
+
+type quarantineRec struct {
+	Table   string `json:"table"`
+	Object  string `json:"object"`
+	Line    int64  `json:"line"`
+	Offset  int64  `json:"offset"`
+	Reason  string `json:"reason"`
+	Snippet string `json:"snippet"`
+	Raw     string `json:"snippet_base64"`
+	Run     string `json:"run"`
+	Commit  string `json:"commit"`
+}
+
+type wmsg struct {
+	o    *objState
+	rows any
+	done bool
+}
+
+type runner struct {
+	cfg      Config
+	run      string
+	env      *writerEnv
+	writers  map[string]tableWriter
+	waiting  []*objState
+	seq      int
+	stats    *Stats
+	progress struct {
+		objects, bytes, records atomic.Int64
+	}
+}
+
+// Run ingests the objects below inputs into the lake.
+func Run(ctx context.Context, cfg Config, inputs []string) (*Stats, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	root := cfg.Lake
+	release, err := lockLake(root)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	if err := recoverLake(root); err != nil {
+		return nil, err
+	}
+	man, err := LoadManifest(root)
+	if err != nil {
+		return nil, err
+	}
+	objs, err := ListLocal(inputs, root)
+	if err != nil {
+		return nil, err
+	}
+	r := &runner{
+		cfg:     cfg,
+		run:     newRunID(start),
+		writers: map[string]tableWriter{},
+		stats:   &Stats{Lake: root, Tables: map[string]Counts{}},
+	}
+	r.stats.Run = r.run
+	r.env = &writerEnv{
+		root:        root,
+		stage:       filepath.Join(stagingDir, r.run),
+		dedup:       newDedupIndex(root, cfg.DedupEntries),
+		toolVersion: cfg.ToolVersion,
+		run:         r.run,
+		workers:     cfg.Workers,
+		rowGroup:    cfg.RowGroupRows,
+	}
+	var todo []*objState
+	var total Progress
+	for _, o := range objs {
+		if !cfg.Force {
+			if e, ok := man.Lookup(o.URI); ok && unchanged(e, o) {
+				r.stats.ObjectsSkipped++
+				r.stats.SkippedUnchanged++
+				continue
+			}
+		}
+		todo = append(todo, &objState{obj: o})
+		total.ObjectsTotal++
+		total.BytesTotal += o.Size
+	}
+	cfg.Log.Info("ingest started", "run", r.run, "lake", root, "objects", len(todo), "unchanged", r.stats.SkippedUnchanged, "workers", cfg.Workers)
+
+	err = r.ingest(ctx, todo, total, start)
+	r.stats.Seconds = time.Since(start).Seconds()
+	// Leave no staging behind, whatever happened: committed files are
+	// already in place and uncommitted ones are worthless.
+	_ = os.RemoveAll(filepath.Join(root, stagingDir, r.run))
+	if err != nil {
+		return r.stats, err
+	}
+	return r.stats, nil
+}
+
+func unchanged(e Entry, o Object) bool {
+	if e.Status == StatusFailed || e.Size != o.Size {
+		return false
+	}
+	if o.ETag != "" || e.ETag != "" {
+		return o.ETag == e.ETag && o.VersionID == e.VersionID
+	}
+	return e.ModTime.Equal(o.ModTime)
+}
+
+func newRunID(t time.Time) string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return t.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+}
+
+func (r *runner) ingest(ctx context.Context, todo []*objState, total Progress, start time.Time) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ch := make(chan wmsg, 2*r.cfg.Workers)
+
+	writerErr := make(chan error, 1)
+	go func() { writerErr <- r.writeLoop(ctx, ch) }()
+
+	stopProgress := make(chan struct{})
+	progressDone := make(chan struct{})
+	go func() {
+		defer close(progressDone)
+		if r.cfg.OnProgress == nil {
+			return
+		}
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		report := func() {
+			p := total
+			p.ObjectsDone = r.progress.objects.Load()
+			p.BytesDone = r.progress.bytes.Load()
+			p.Records = r.progress.records.Load()
+			p.Elapsed = time.Since(start)
+			r.cfg.OnProgress(p)
+		}
+		for {
+			select {
+			case <-t.C:
+				report()
+			case <-stopProgress:
+				report()
+				return
+			}
+		}
+	}()
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.cfg.Workers)
+	for _, o := range todo {
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error { return r.process(gctx, o, ch) })
+	}
+	werr := g.Wait()
+	close(ch)
+	err := <-writerErr
+	close(stopProgress)
+	<-progressDone
+	if err != nil {
+		return err
+	}
+	if werr != nil {
+		return werr
+	}
+	return ctx.Err()
+}
+
+// send hands a message to the writer unless the run is cancelled.
+func send(ctx context.Context, ch chan<- wmsg, m wmsg) error {
+	select {
+	case ch <- m:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// process decodes one object. Only cancellation is an error: everything
+// wrong with the object itself is recorded on it.
+func (r *runner) process(ctx context.Context, o *objState, ch chan<- wmsg) error {
+	o.entry = Entry{URI: o.obj.URI, Size: o.obj.Size, ModTime: o.obj.ModTime, ETag: o.obj.ETag, VersionID: o.obj.VersionID, Run: r.run, Status: StatusOK}
+	err := r.decodeObject(ctx, o, ch)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err != nil {
+		o.entry.Status = StatusFailed
+		o.entry.Reason = err.Error()
+	}
+	r.progress.objects.Add(1)
+	return send(ctx, ch, wmsg{o: o, done: true})
+}
+
+func (r *runner) decodeObject(ctx context.Context, o *objState, ch chan<- wmsg) error {
+	rc, err := o.obj.open()
+	if err != nil {
+		return fmt.Errorf("open: %w", err)
+	}
+	defer rc.Close()
+	raw := &countingReader{r: rc, progress: &r.progress.bytes}
+	hasher := sha256.New()
+	br := bufio.NewReaderSize(io.TeeReader(raw, hasher), 256<<10)
+	defer func() {
+		// Hash the whole object even when decoding stopped early.
+		_, _ = io.Copy(io.Discard, br)
+		o.entry.SHA256 = hex.EncodeToString(hasher.Sum(nil))
+		o.entry.Size = max(o.entry.Size, raw.n)
+	}()
+
+	var src Source
+	var body io.Reader
+	decoded := &countingReader{}
+	head, _ := br.Peek(4)
+	if string(head) == string(magicParquet) {
+		src = r.pick(o.obj.Key, head, true)
+		if src == nil {
+			o.entry.Status = StatusSkipped
+			o.entry.Reason = "unrecognised Parquet file; use --type to name its log type"
+			return nil
+		}
+		ra, closer, err := o.obj.readerAt()
+		if err != nil {
+			return fmt.Errorf("open: %w", err)
+		}
+		defer closer.Close()
+		body = io.NewSectionReader(ra, 0, o.obj.Size)
+	} else {
+		dec, err := decompress(br, raw)
+		if err != nil {
+			return err
+		}
+		defer dec.close()
+		dbr := bufio.NewReaderSize(dec, 256<<10)
+		peek, _ := dbr.Peek(8 << 10)
+		src = r.pick(o.obj.Key, peek, false)
+		if src == nil {
+			o.entry.Status = StatusSkipped
+			o.entry.Reason = "unrecognised log type; use --type to name it"
+			return nil
+		}
+		decoded.r = dbr
+		body = decoded
+	}
+	o.src = src
+	o.entry.Type, o.entry.Table = src.Name(), src.Table()
+
+	info := ObjectInfo{URI: o.obj.URI, Key: o.obj.Key, Size: o.obj.Size, ModTime: o.obj.ModTime, Options: r.cfg.Options}
+	if a, rg, ok := src.layout(o.obj.Key); ok {
+		info.Account, info.Region = a, rg
+	} else {
+		info.Account, info.Region = awsLayout(o.obj.Key)
+	}
+	if info.Account == "" {
+		info.Account = r.cfg.Account
+	}
+	if info.Region == "" {
+		info.Region = r.cfg.Region
+	}
+
+	rows := func(rs any, n int) error {
+		o.entry.RecordsRead += int64(n)
+		r.progress.records.Add(int64(n))
+		return send(ctx, ch, wmsg{o: o, rows: rs})
+	}
+	bad := func(b BadRecord) error {
+		o.entry.RecordsRead++
+		o.entry.Quarantined++
+		r.progress.records.Add(1)
+		if len(o.bad) >= maxQuarantinePerObject {
+			o.badDropped++
+			return nil
+		}
+		o.bad = append(o.bad, quarantineRec{
+			Table: src.Table(), Object: o.obj.URI, Line: b.Line, Offset: b.Offset, Reason: b.Reason,
+			Snippet: strings.ToValidUTF8(string(b.Snippet), "\uFFFD"),
+			Raw:     base64.StdEncoding.EncodeToString(b.Snippet),
+		})
+		return nil
+	}
+	err = src.decode(ctx, info, body, rows, bad)
+	o.entry.BytesRead = decoded.n
+	switch {
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case errors.Is(err, ErrNotEvents):
+		o.entry.Status = StatusSkipped
+		o.entry.Reason = err.Error()
+		return nil
+	case err != nil:
+		// The object broke off (truncated gzip, a decompression bomb, a
+		// read error): what was read is kept, the rest is one
+		// quarantined record so the accounting still holds.
+		o.entry.Status = StatusPartial
+		o.entry.Reason = err.Error()
+		_ = bad(BadRecord{Offset: decoded.n, Reason: "object unreadable from here on: " + err.Error()})
+		return nil
+	}
+	return nil
+}
+
+// pick chooses the source for an object: the forced one, else the one
+// most sure of the key and first bytes.
+func (r *runner) pick(key string, head []byte, parquet bool) Source {
+	if r.cfg.Type != "" {
+		return r.cfg.source(r.cfg.Type)
+	}
+	var best Source
+	bestScore := 0
+	for _, s := range r.cfg.Sources {
+		if parquet && !s.rawParquet(key) {
+			continue
+		}
+		if sc := s.sniff(key, head); sc > bestScore {
+			best, bestScore = s, sc
+		}
+	}
+	return best
+}
+
+// writeLoop owns every table writer, the duplicate index and the commits.
+func (r *runner) writeLoop(ctx context.Context, ch <-chan wmsg) error {
+	lastCommit := time.Now()
+	var failed error
+	for m := range ch {
+		if failed != nil {
+			continue // drain so workers do not block
+		}
+		if m.rows != nil {
+			w := r.writers[m.o.src.Table()]
+			if w == nil {
+				w = m.o.src.newWriter(r.env)
+				r.writers[m.o.src.Table()] = w
+			}
+			if err := w.add(m.o, m.rows); err != nil {
+				failed = err
+				continue
+			}
+		}
+		if m.done {
+			m.o.done = true
+			r.waiting = append(r.waiting, m.o)
+		}
+		var buffered int64
+		for _, w := range r.writers {
+			buffered += w.buffered()
+		}
+		if buffered > r.cfg.MemoryBudget || (buffered > 0 && time.Since(lastCommit) > r.cfg.CommitEvery) {
+			if err := r.commit(ctx); err != nil {
+				failed = err
+				continue
+			}
+			lastCommit = time.Now()
+		}
+	}
+	if failed != nil {
+		return failed
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return r.commit(ctx)
+}
+
+// commit flushes every buffer into staged files, then publishes them with
+// the duplicate index segments, the quarantine and the manifest entries of
+// the objects now complete, through one atomic commit record.
+func (r *runner) commit(ctx context.Context) error {
+	r.seq++
+	id := fmt.Sprintf("%s-%05d", r.run, r.seq)
+	rec := commitRecord{Commit: id, Run: r.run, Seq: r.seq, ToolVersion: r.cfg.ToolVersion}
+
+	tables := make([]string, 0, len(r.writers))
+	for t := range r.writers {
+		tables = append(tables, t)
+	}
+	slices.Sort(tables)
+	for _, t := range tables {
+		files, err := r.writers[t].flush(ctx, id)
+		if err != nil {
+			return fmt.Errorf("write lake: %w", err)
+		}
+		rec.Files = append(rec.Files, files...)
+	}
+	segs, err := r.env.dedup.stageSegments(r.env.stage, id)
+	if err != nil {
+		return fmt.Errorf("write duplicate index: %w", err)
+	}
+	rec.Files = append(rec.Files, segs...)
+
+	var complete []*objState
+	rest := r.waiting[:0]
+	for _, o := range r.waiting {
+		if o.done && o.pending == 0 {
+			complete = append(complete, o)
+		} else {
+			rest = append(rest, o)
+		}
+	}
+	r.waiting = rest
+	slices.SortFunc(complete, func(a, b *objState) int { return strings.Compare(a.obj.URI, b.obj.URI) })
+
+	var qbuf []byte
+	for _, o := range complete {
+		for _, q := range o.bad {
+			q.Run, q.Commit = r.run, id
+			b, err := json.Marshal(q)
+			if err != nil {
+				return err
+			}
+			qbuf = append(append(qbuf, b...), '\n')
+		}
+		if o.badDropped > 0 {
+			b, _ := json.Marshal(quarantineRec{Table: o.entry.Table, Object: o.obj.URI, Reason: fmt.Sprintf("%d more quarantined records not kept (limit %d per object)", o.badDropped, maxQuarantinePerObject), Run: r.run, Commit: id})
+			qbuf = append(append(qbuf, b...), '\n')
+		}
+	}
+	if len(qbuf) > 0 {
+		rel := filepath.Join(quarantineDir, id+".jsonl")
+		staged := filepath.Join(r.env.stage, "quarantine", id+".jsonl")
+		if err := writeFileAtomic(filepath.Join(r.env.root, staged), qbuf); err != nil {
+			return fmt.Errorf("write quarantine: %w", err)
+		}
+		rec.Files = append(rec.Files, committedFile{Path: rel, Staged: staged})
+	}
+
+	for _, o := range complete {
+		e := &o.entry
+		e.Commit = id
+		e.RowsWritten = o.written + o.resumed
+		e.Duplicates = o.duplicates
+		e.Resumed = o.resumed
+		rec.Objects = append(rec.Objects, *e)
+	}
+	if len(rec.Objects) == 0 && len(rec.Files) == 0 {
+		r.seq--
+		return nil
+	}
+	b, err := json.MarshalIndent(rec, "", " ")
+	if err != nil {
+		return err
+	}
+	crashHook("staged", r.seq)
+	if err := writeFileAtomic(filepath.Join(r.env.root, manifestDir, id+".json"), b); err != nil {
+		return fmt.Errorf("write manifest: %w", err)
+	}
+	crashHook("recorded", r.seq)
+	if err := applyCommit(r.env.root, &rec); err != nil {
+		return fmt.Errorf("publish commit %s: %w", id, err)
+	}
+	crashHook("applied", r.seq)
+	for _, o := range complete {
+		o.committed = true
+		o.bad = nil
+		r.account(o)
+	}
+	r.stats.Commits++
+	for _, f := range rec.Files {
+		if f.Table != "" {
+			r.stats.FilesWritten++
+		}
+	}
+	r.cfg.Log.Info("commit", "commit", id, "files", len(rec.Files), "objects", len(rec.Objects))
+	return nil
+}
+
+// crashHook lets the crash test kill the process at a commit step.
+var crashHook = func(step string, seq int) {}
+
+// account adds a committed object to the run's statistics.
+func (r *runner) account(o *objState) {
+	e := o.entry
+	c := Counts{BytesRead: e.Size, BytesDecoded: e.BytesRead}
+	switch e.Status {
+	case StatusSkipped:
+		c.ObjectsSkipped = 1
+		if e.Table != "" {
+			r.stats.SkippedNotEvents++
+		} else {
+			r.stats.SkippedUnknown++
+		}
+	case StatusFailed:
+		c.ObjectsFailed = 1
+	default:
+		c.Objects = 1
+	}
+	if e.Status == StatusFailed || e.Status == StatusPartial {
+		r.stats.Failures = append(r.stats.Failures, Failure{URI: e.URI, Status: e.Status, Reason: e.Reason})
+	}
+	c.RecordsRead, c.RowsWritten, c.Quarantined, c.Duplicates, c.Resumed = e.RecordsRead, e.RowsWritten, e.Quarantined, e.Duplicates, e.Resumed
+	r.stats.Counts.add(c)
+	if e.Table != "" {
+		t := r.stats.Tables[e.Table]
+		t.add(c)
+		r.stats.Tables[e.Table] = t
+	}
+}
