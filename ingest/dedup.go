@@ -167,7 +167,7 @@ func (d *dedupIndex) stageSegments(stageRoot, commit string) ([]committedFile, e
 		}
 		rel := filepath.Join(dedupDir, k, commit+".idx")
 		staged := filepath.Join(stageRoot, "dedup", k, commit+".idx")
-		if err := writeFileAtomic(filepath.Join(d.root, staged), buf); err != nil {
+		if err := writeFileAtomic(filepath.Join(d.root, staged), buf, false); err != nil {
 			return nil, err
 		}
 		files = append(files, committedFile{Path: rel, Staged: staged})

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // Lake directory names. Bookkeeping lives under StateDir, which Hive-style
@@ -84,8 +86,9 @@ func lockLake(root string) (release func(), err error) {
 }
 
 // writeFileAtomic writes data to path through a temporary file in the same
-// directory, fsyncs it and renames it into place.
-func writeFileAtomic(path string, data []byte) error {
+// directory and renames it into place; with durable it fsyncs the file and
+// the directory too.
+func writeFileAtomic(path string, data []byte, durable bool) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -100,10 +103,12 @@ func writeFileAtomic(path string, data []byte) error {
 		os.Remove(tmp)
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
+	if durable {
+		if err := f.Sync(); err != nil {
+			f.Close()
+			os.Remove(tmp)
+			return err
+		}
 	}
 	if err := f.Close(); err != nil {
 		os.Remove(tmp)
@@ -113,7 +118,21 @@ func writeFileAtomic(path string, data []byte) error {
 		os.Remove(tmp)
 		return err
 	}
+	if !durable {
+		return nil
+	}
 	return syncDir(dir)
+}
+
+// syncFS flushes every written file of the file system holding root to
+// stable storage with one call, instead of one fsync per staged file.
+func syncFS(root string) error {
+	f, err := os.Open(root)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return unix.Syncfs(int(f.Fd()))
 }
 
 func syncDir(dir string) error {

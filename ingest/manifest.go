@@ -141,7 +141,6 @@ func recoverLake(root string) error {
 // applyCommit renames staged files into place; already-applied files are
 // left alone, so it is idempotent.
 func applyCommit(root string, c *commitRecord) error {
-	dirs := map[string]bool{}
 	for _, f := range c.Files {
 		src := filepath.Join(root, f.Staged)
 		dst := filepath.Join(root, f.Path)
@@ -155,13 +154,9 @@ func applyCommit(root string, c *commitRecord) error {
 			return err
 		}
 		crashHook("renamed-one", c.Seq)
-		dirs[filepath.Dir(dst)] = true
 	}
-	for d := range dirs {
-		if err := syncDir(d); err != nil {
-			return err
-		}
-	}
+	// No directory fsync: after a power loss the commit record is still
+	// there and recovery renames again whatever was lost.
 	return nil
 }
 

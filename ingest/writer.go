@@ -197,10 +197,6 @@ func (w *typedWriter[R, P]) writePart(ctx context.Context, pb *partBuf[R], commi
 		f.Close()
 		return committedFile{}, fmt.Errorf("write %s: %w", rel, err)
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return committedFile{}, err
-	}
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()

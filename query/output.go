@@ -21,9 +21,9 @@ type Format string
 // Output formats.
 const (
 	TableFormat Format = "table"
-	CSV   Format = "csv"
-	JSON  Format = "json"
-	JSONL Format = "jsonl"
+	CSV         Format = "csv"
+	JSON        Format = "json"
+	JSONL       Format = "jsonl"
 )
 
 // Formats lists the formats Render supports.

@@ -132,12 +132,12 @@ func runIngest(ctx context.Context, e *env, c *ingestConfig, args []string) erro
 			_ = bar.Set64(p.BytesDone)
 		}
 	default:
-		last := time.Time{}
+		last, lastDone := time.Time{}, int64(-1)
 		cfg.OnProgress = func(p ingest.Progress) {
-			if time.Since(last) < 10*time.Second && p.ObjectsDone < p.ObjectsTotal {
+			if p.ObjectsDone == lastDone || (time.Since(last) < 10*time.Second && p.ObjectsDone < p.ObjectsTotal) {
 				return
 			}
-			last = time.Now()
+			last, lastDone = time.Now(), p.ObjectsDone
 			fmt.Fprintf(e.stderr, "ingest: %d/%d objects, %s of %s, %d records, %s elapsed\n",
 				p.ObjectsDone, p.ObjectsTotal, humanBytes(p.BytesDone), humanBytes(p.BytesTotal), p.Records, p.Elapsed.Round(time.Second))
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -61,7 +62,10 @@ func runQuery(ctx context.Context, e *env, c *queryConfig, sql string) error {
 	}
 	defer eng.Close()
 	if err := eng.CheckReadOnly(ctx, sql); err != nil {
-		return usageErrorf("query: %v", err)
+		if errors.Is(err, query.ErrNotReadOnly) {
+			return usageErrorf("query: %v", err)
+		}
+		return fmt.Errorf("query: %w", err)
 	}
 	rows, err := eng.Query(ctx, sql)
 	if err != nil {

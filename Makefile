@@ -1,0 +1,48 @@
+# leakscope — make targets. `make demo` and `make test` are the two a new
+# user needs; see README.md.
+GO      ?= go
+BIN     := bin/leakscope
+PKGS    := ./...
+FUZZTIME ?= 15s
+DEMO    := demo
+
+.PHONY: build test bench demo fuzz lint clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/leakscope
+
+# Unit, integration and repository-invariant tests, then every benchmark
+# once so benchmarks keep compiling and running.
+test:
+	$(GO) test -count=1 $(PKGS)
+	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x $(PKGS)
+
+# Speed and memory: decoders and end-to-end ingest against DuckDB's own
+# readers in the same run (see README, Performance).
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x -timeout 60m $(PKGS) | tee bench.txt
+
+demo: build
+	rm -rf $(DEMO)
+	$(BIN) fixtures $(DEMO)/logs
+	$(BIN) ingest --lake $(DEMO)/lake --stats $(DEMO)/ingest-stats.json $(DEMO)/logs
+	@echo
+	@echo "What did the attacker address 203.0.113.66 do?"
+	$(BIN) query --lake $(DEMO)/lake --format table \
+	  "SELECT event_name, count(*) AS calls, count(DISTINCT object_key) AS objects, sum(bytes_out) AS bytes_out, min(event_time) AS first, max(event_time) AS last FROM cloudtrail WHERE source_ip = '203.0.113.66' GROUP BY event_name ORDER BY first"
+
+# Short, time-boxed fuzzing of every decoder.
+fuzz:
+	@set -e; for p in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$p | grep '^Fuzz' || true); do \
+	    echo "fuzz $$p $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$p; \
+	  done; \
+	done
+
+lint:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+	$(GO) mod tidy -diff
+
+clean:
+	rm -rf bin $(DEMO) bench.txt
