@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/zeebo/xxh3"
+	"golang.org/x/sync/errgroup"
 )
 
 // Duplicate detection. Every partition keeps the fingerprints of the rows
@@ -152,6 +153,8 @@ func (d *dedupIndex) stageSegments(stageRoot, commit string) ([]committedFile, e
 		}
 	}
 	slices.Sort(keys)
+	g := new(errgroup.Group)
+	g.SetLimit(8)
 	for _, k := range keys {
 		pd := d.parts[k]
 		add := make([]dedupEntry, 0, len(pd.recent))
@@ -167,13 +170,14 @@ func (d *dedupIndex) stageSegments(stageRoot, commit string) ([]committedFile, e
 		}
 		rel := filepath.Join(dedupDir, k, commit+".idx")
 		staged := filepath.Join(stageRoot, "dedup", k, commit+".idx")
-		if err := writeFileAtomic(filepath.Join(d.root, staged), buf, false); err != nil {
-			return nil, err
-		}
+		g.Go(func() error { return writeFileAtomic(filepath.Join(d.root, staged), buf, true) })
 		files = append(files, committedFile{Path: rel, Staged: staged})
 		pd.base = mergeSorted(pd.base, add)
 		d.entries += len(add)
 		clear(pd.recent)
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	d.evict()
 	return files, nil

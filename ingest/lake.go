@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
-
-	"golang.org/x/sys/unix"
 )
 
 // Lake directory names. Bookkeeping lives under StateDir, which Hive-style
@@ -86,8 +84,8 @@ func lockLake(root string) (release func(), err error) {
 }
 
 // writeFileAtomic writes data to path through a temporary file in the same
-// directory and renames it into place; with durable it fsyncs the file and
-// the directory too.
+// directory and renames it into place; with durable it fsyncs the file
+// first and the directory after.
 func writeFileAtomic(path string, data []byte, durable bool) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -122,17 +120,6 @@ func writeFileAtomic(path string, data []byte, durable bool) error {
 		return nil
 	}
 	return syncDir(dir)
-}
-
-// syncFS flushes every written file of the file system holding root to
-// stable storage with one call, instead of one fsync per staged file.
-func syncFS(root string) error {
-	f, err := os.Open(root)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return unix.Syncfs(int(f.Fd()))
 }
 
 func syncDir(dir string) error {

@@ -540,7 +540,7 @@ func (r *runner) commit(ctx context.Context) error {
 	if len(qbuf) > 0 {
 		rel := filepath.Join(quarantineDir, id+".jsonl")
 		staged := filepath.Join(r.env.stage, "quarantine", id+".jsonl")
-		if err := writeFileAtomic(filepath.Join(r.env.root, staged), qbuf, false); err != nil {
+		if err := writeFileAtomic(filepath.Join(r.env.root, staged), qbuf, true); err != nil {
 			return fmt.Errorf("write quarantine: %w", err)
 		}
 		rec.Files = append(rec.Files, committedFile{Path: rel, Staged: staged})
@@ -561,11 +561,6 @@ func (r *runner) commit(ctx context.Context) error {
 	b, err := json.MarshalIndent(rec, "", " ")
 	if err != nil {
 		return err
-	}
-	// Staged files reach stable storage before the record that names
-	// them; after it, recovery can always roll the renames forward.
-	if err := syncFS(r.env.root); err != nil {
-		return fmt.Errorf("sync lake: %w", err)
 	}
 	crashHook("staged", r.seq)
 	if err := writeFileAtomic(filepath.Join(r.env.root, manifestDir, id+".json"), b, true); err != nil {

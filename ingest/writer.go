@@ -197,6 +197,12 @@ func (w *typedWriter[R, P]) writePart(ctx context.Context, pb *partBuf[R], commi
 		f.Close()
 		return committedFile{}, fmt.Errorf("write %s: %w", rel, err)
 	}
+	// Durable before the commit record names it (no directory fsync is
+	// needed: recovery renames from staging again).
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return committedFile{}, err
+	}
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()

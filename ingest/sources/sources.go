@@ -1,5 +1,3 @@
-// Package sources lists the log sources leakscope ingests, in the order
-// they are tried when an object's type is detected.
 package sources
 
 import (
