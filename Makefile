@@ -15,7 +15,7 @@ build:
 # once so benchmarks keep compiling and running.
 test:
 	$(GO) test -count=1 $(PKGS)
-	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x $(PKGS)
+	LEAKSCOPE_BENCH_MB=4 LEAKSCOPE_BENCH_EVENTS=100000 $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x $(PKGS)
 
 # Speed and memory: decoders and end-to-end ingest against DuckDB's own
 # readers in the same run (see README, Performance).
