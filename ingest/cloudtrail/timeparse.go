@@ -1,0 +1,119 @@
+package cloudtrail
+
+// parseTime parses an RFC 3339 timestamp (Z or numeric offset, optional
+// fractional seconds; 'T', 't' or ' ' between date and time; a missing zone
+// means UTC) or the ISO 8601 basic form 20131102T010628Z, and returns Unix
+// microseconds UTC. It does not allocate.
+func parseTime(b []byte) (int64, bool) {
+	var y, mo, d, h, mi, s, i int
+	switch {
+	case len(b) >= 19 && b[4] == '-':
+		if b[7] != '-' || (b[10] != 'T' && b[10] != 't' && b[10] != ' ') || b[13] != ':' || b[16] != ':' {
+			return 0, false
+		}
+		y, mo, d = digits(b[0:4]), digits(b[5:7]), digits(b[8:10])
+		h, mi, s = digits(b[11:13]), digits(b[14:16]), digits(b[17:19])
+		i = 19
+	case len(b) >= 15 && (b[8] == 'T' || b[8] == 't'):
+		y, mo, d = digits(b[0:4]), digits(b[4:6]), digits(b[6:8])
+		h, mi, s = digits(b[9:11]), digits(b[11:13]), digits(b[13:15])
+		i = 15
+	default:
+		return 0, false
+	}
+	if y < 0 || mo < 1 || mo > 12 || d < 1 || d > daysIn(y, mo) || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59 {
+		return 0, false
+	}
+	var micros int64
+	if i < len(b) && (b[i] == '.' || b[i] == ',') {
+		i++
+		n := 0
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			if n < 6 {
+				micros = micros*10 + int64(b[i]-'0')
+			}
+			n++
+			i++
+		}
+		if n == 0 {
+			return 0, false
+		}
+		for ; n < 6; n++ {
+			micros *= 10
+		}
+	}
+	var off int
+	if i < len(b) {
+		switch b[i] {
+		case 'Z', 'z':
+			i++
+		case '+', '-':
+			sign := 1
+			if b[i] == '-' {
+				sign = -1
+			}
+			i++
+			var oh, om int
+			switch {
+			case len(b)-i == 5 && b[i+2] == ':':
+				oh, om = digits(b[i:i+2]), digits(b[i+3:i+5])
+			case len(b)-i == 4:
+				oh, om = digits(b[i:i+2]), digits(b[i+2:i+4])
+			case len(b)-i == 2:
+				oh, om = digits(b[i:i+2]), 0
+			default:
+				return 0, false
+			}
+			if oh < 0 || oh > 23 || om < 0 || om > 59 {
+				return 0, false
+			}
+			off = sign * (oh*3600 + om*60)
+			i = len(b)
+		default:
+			return 0, false
+		}
+	}
+	if i != len(b) {
+		return 0, false
+	}
+	days := daysFromCivil(y, mo, d)
+	secs := days*86400 + int64(h*3600+mi*60+s) - int64(off)
+	return secs*1_000_000 + micros, true
+}
+
+func digits(b []byte) int {
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return -1
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
+
+func daysIn(y, m int) int {
+	switch m {
+	case 2:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// daysFromCivil returns days since 1970-01-01 (H. Hinnant's algorithm).
+func daysFromCivil(y, m, d int) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era)*146097 + int64(doe) - 719468
+}
