@@ -1,0 +1,564 @@
+package s3access
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Field positions of an access log line. A bracketed time and a quoted
+// string each count as one field.
+const (
+	fOwner = iota
+	fBucket
+	fTime
+	fRemoteIP
+	fRequester
+	fRequestID
+	fOperation
+	fKey
+	fRequestURI
+	fStatus
+	fErrorCode
+	fBytesSent
+	fObjectSize
+	fTotalTime
+	fTurnaround
+	fReferer
+	fUserAgent
+	fVersionID // 18th field: end of the classic layout
+	fHostID
+	fSigV
+	fCipher
+	fAuthType
+	fHost
+	fTLS // 24th field
+	fAccessPoint
+	fACL
+	fSourceRegion
+	nKnown // fields with a column; later ones go to extra_fields
+)
+
+// minFields is the length of the classic (oldest) layout; shorter lines
+// are quarantined.
+const minFields = fVersionID + 1
+
+// fieldNames are the column names used in quarantine reasons.
+var fieldNames = [nKnown]string{
+	"bucket_owner", "bucket", "event_time", "remote_ip", "requester",
+	"request_id", "operation", "key", "request_uri", "http_status",
+	"error_code", "bytes_sent", "object_size", "total_time_ms",
+	"turnaround_time_ms", "referer", "user_agent", "version_id", "host_id",
+	"signature_version", "cipher_suite", "auth_type", "host_header",
+	"tls_version", "access_point_arn", "acl_required", "source_region",
+}
+
+func fieldName(i int) string {
+	if i < nKnown {
+		return fieldNames[i]
+	}
+	return "field " + strconv.Itoa(i+1)
+}
+
+// parser holds the per-object scratch space of the line decoder so that
+// decoding a line allocates nothing beyond the line's string and the
+// rare values that must be rewritten (unescaped quotes, URL-decoded keys,
+// extra_fields JSON).
+type parser struct {
+	toks  []string // tokens of the current line, quotes and brackets removed
+	stray string   // token removed by the version_id/host_id repair
+	// host header → region cache: consecutive lines mostly share a host.
+	lastHost, lastHostRegion string
+}
+
+// tokenize splits s into fields. Fields are separated by one or more
+// spaces. The third field may be a bracketed time; any field may be a
+// double-quoted string in which \" and \\ are escapes and a quote closes
+// the field only when followed by a space or the end of the line. It
+// returns a quarantine reason, or "" when the line tokenized.
+func (p *parser) tokenize(s string) string {
+	p.toks = p.toks[:0]
+	i, n := 0, len(s)
+	for {
+		for i < n && s[i] == ' ' {
+			i++
+		}
+		if i >= n {
+			return ""
+		}
+		idx := len(p.toks)
+		switch c := s[i]; {
+		case c == '[' && idx == fTime:
+			j := strings.IndexByte(s[i+1:], ']')
+			if j < 0 {
+				return "event_time: unterminated [ bracket"
+			}
+			p.toks = append(p.toks, s[i+1:i+1+j])
+			i += j + 2
+			if i < n && s[i] != ' ' {
+				return "event_time: no space after ] bracket"
+			}
+		case c == '"':
+			start := i + 1
+			j := start
+			escaped := false
+			for {
+				k := strings.IndexByte(s[j:], '"')
+				if k < 0 {
+					return fieldName(idx) + ": unterminated quoted string"
+				}
+				j += k
+				// Count the backslashes before the quote: an odd
+				// number escapes it.
+				b := j
+				for b > start && s[b-1] == '\\' {
+					b--
+				}
+				if b < j {
+					escaped = true
+				}
+				if (j-b)%2 == 0 && (j+1 == n || s[j+1] == ' ') {
+					break
+				}
+				j++
+			}
+			tok := s[start:j]
+			if escaped {
+				tok = unescape(tok)
+			}
+			p.toks = append(p.toks, tok)
+			i = j + 1
+		default:
+			j := strings.IndexByte(s[i:], ' ')
+			if j < 0 {
+				j = n - i
+			}
+			p.toks = append(p.toks, s[i:i+j])
+			i += j
+		}
+	}
+}
+
+// unescape resolves \" and \\ inside a quoted field; other backslashes
+// are kept as logged.
+func unescape(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '\\' && i+1 < len(s) && (s[i+1] == '"' || s[i+1] == '\\') {
+			i++
+			c = s[i]
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// repair fixes a line that carries one stray token between version_id and
+// host_id (ncbi corpus line 9: an IAM unique id "AIDA…" there). It only
+// acts when the signature_version column holds no signature version but
+// the next column does; the stray token is kept in extra_fields.
+func (p *parser) repair() {
+	p.stray = ""
+	t := p.toks
+	if len(t) <= fSigV+1 || t[fSigV] == "-" || isSigV(t[fSigV]) || !isSigV(t[fSigV+1]) {
+		return
+	}
+	p.stray = t[fHostID]
+	p.toks = append(t[:fHostID], t[fHostID+1:]...)
+}
+
+func isSigV(s string) bool {
+	return len(s) >= 5 && len(s) <= 8 && strings.HasPrefix(s, "SigV")
+}
+
+// null maps the "-" placeholder (bare or quoted) to the empty string,
+// which the Parquet writer stores as NULL.
+func null(s string) string {
+	if s == "-" {
+		return ""
+	}
+	return s
+}
+
+// field returns token i as a column value, "" when absent or "-".
+func (p *parser) field(i int) string {
+	if i < len(p.toks) {
+		return null(p.toks[i])
+	}
+	return ""
+}
+
+// number parses a non-negative decimal field. null is true for "-".
+func number(s string) (v int64, isNull, ok bool) {
+	if s == "-" {
+		return 0, true, true
+	}
+	if len(s) == 0 || len(s) > 18 {
+		return 0, false, false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i] - '0'
+		if c > 9 {
+			return 0, false, false
+		}
+		v = v*10 + int64(c)
+	}
+	return v, false, true
+}
+
+// quoteValue renders a hostile log value for a quarantine reason: bounded
+// and with control characters escaped.
+func quoteValue(s string) string {
+	if len(s) > 64 {
+		s = s[:64] + "…"
+	}
+	return strconv.Quote(s)
+}
+
+// nums is the backing store for a row's nullable numbers, so that a batch
+// of rows costs one allocation for all of them.
+type nums struct {
+	status                            int32
+	sent, size, totalTime, turnaround int64
+}
+
+// decodeLine fills r from the line s. It returns a quarantine reason, or ""
+// when the line became a row. r's provenance and partition fields are left
+// to the caller.
+func (p *parser) decodeLine(s string, r *Row, nb *nums) string {
+	if reason := p.tokenize(s); reason != "" {
+		return reason
+	}
+	if len(p.toks) < minFields {
+		return fmt.Sprintf("too few fields: got %d, want at least %d", len(p.toks), minFields)
+	}
+	p.repair()
+	t := p.toks
+
+	us, ok := parseTime(t[fTime])
+	if !ok {
+		return "event_time: unparseable time " + quoteValue(t[fTime])
+	}
+	r.EventTime = us
+
+	// Numbers first: a line whose numbers are not numbers is misaligned
+	// and quarantined before any string work is spent on it.
+	for _, f := range [...]int{fStatus, fBytesSent, fObjectSize, fTotalTime, fTurnaround} {
+		v, isNull, ok := number(t[f])
+		if !ok || (f == fStatus && v > 1<<31-1) {
+			return fieldName(f) + ": not a number " + quoteValue(t[f])
+		}
+		if isNull {
+			continue
+		}
+		switch f {
+		case fStatus:
+			nb.status = int32(v)
+			r.HTTPStatus = &nb.status
+		case fBytesSent:
+			nb.sent = v
+			r.BytesSent = &nb.sent
+		case fObjectSize:
+			nb.size = v
+			r.ObjectSize = &nb.size
+		case fTotalTime:
+			nb.totalTime = v
+			r.TotalTimeMS = &nb.totalTime
+		case fTurnaround:
+			nb.turnaround = v
+			r.TurnaroundTimeMS = &nb.turnaround
+		}
+	}
+
+	r.BucketOwner = null(t[fOwner])
+	r.Bucket = null(t[fBucket])
+	r.RemoteIP = null(t[fRemoteIP])
+	r.Requester = null(t[fRequester])
+	r.RequestID = null(t[fRequestID])
+	r.Operation = null(t[fOperation])
+	r.RawKey = null(t[fKey])
+	r.Key = decodeKey(r.RawKey)
+	r.RequestURI = null(t[fRequestURI])
+	r.ErrorCode = null(t[fErrorCode])
+	r.Referer = null(t[fReferer])
+	r.UserAgent = null(t[fUserAgent])
+	r.VersionID = null(t[fVersionID])
+	r.HostID = p.field(fHostID)
+	r.SignatureVersion = p.field(fSigV)
+	r.CipherSuite = p.field(fCipher)
+	r.AuthType = p.field(fAuthType)
+	r.HostHeader = p.field(fHost)
+	r.TLSVersion = p.field(fTLS)
+	r.AccessPointARN = p.field(fAccessPoint)
+	r.ACLRequired = p.field(fACL)
+	r.SourceRegion = p.field(fSourceRegion)
+	if p.stray != "" || len(t) > nKnown {
+		r.ExtraFields = p.extraJSON()
+	}
+
+	splitRequester(r)
+	r.HTTPMethod, r.QueryAuth = splitRequestURI(r.RequestURI)
+	return ""
+}
+
+// extraJSON renders the tokens without a column as a JSON array of
+// strings, in line order.
+func (p *parser) extraJSON() string {
+	b := make([]byte, 0, 64)
+	b = append(b, '[')
+	if p.stray != "" {
+		b = appendJSONString(b, p.stray)
+	}
+	if len(p.toks) > nKnown {
+		for _, tok := range p.toks[nKnown:] {
+			if len(b) > 1 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, tok)
+		}
+	}
+	b = append(b, ']')
+	return string(b)
+}
+
+// appendJSONString appends s (valid UTF-8) as a JSON string, escaping
+// quotes, backslashes and control characters, and <, > and & as
+// encoding/json does, so the text is inert if pasted into HTML.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c != 0x7f && c != '<' && c != '>' && c != '&' {
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		default:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		}
+		start = i + 1
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// decodeKey URL-decodes a logged key ("+" is a space, %XX a byte). A key
+// that does not decode to valid UTF-8 is kept as logged.
+func decodeKey(raw string) string {
+	if strings.IndexByte(raw, '%') < 0 && strings.IndexByte(raw, '+') < 0 {
+		return raw
+	}
+	k, err := url.QueryUnescape(raw)
+	if err != nil || !utf8.ValidString(k) {
+		return raw
+	}
+	return k
+}
+
+// splitRequester fills the derived requester columns.
+func splitRequester(r *Row) {
+	v := r.Requester
+	switch {
+	case v == "":
+		r.RequesterAnonymous = true
+	case strings.HasPrefix(v, "arn:"):
+		r.RequesterARN = v
+		r.RequesterAccount = arnAccount(v)
+	case strings.HasPrefix(v, "svc:"):
+		r.RequesterService = v[len("svc:"):]
+	case v == "AmazonS3":
+		// Lifecycle actions (S3.EXPIRE.OBJECT, S3.TRANSITION_*).
+		r.RequesterService = v
+	case len(v) == 64 && isHex(v):
+		r.RequesterCanonicalID = v
+	}
+}
+
+// arnAccount returns the account field of arn:partition:service:region:account:resource
+// when it is all digits.
+func arnAccount(arn string) string {
+	s := arn
+	for range 4 {
+		i := strings.IndexByte(s, ':')
+		if i < 0 {
+			return ""
+		}
+		s = s[i+1:]
+	}
+	i := strings.IndexByte(s, ':')
+	if i <= 0 || !isDigits(s[:i]) {
+		return ""
+	}
+	return s[:i]
+}
+
+// splitRequestURI returns the HTTP method of a logged request line
+// ("GET /key?query HTTP/1.1") and whether its query string carries
+// query-string authentication (a presigned URL).
+func splitRequestURI(u string) (method string, queryAuth bool) {
+	sp := strings.IndexByte(u, ' ')
+	if sp <= 0 {
+		return "", false
+	}
+	if m := u[:sp]; len(m) <= 16 && isUpper(m) {
+		method = m
+	}
+	target := u[sp+1:]
+	if e := strings.IndexByte(target, ' '); e >= 0 {
+		target = target[:e]
+	}
+	q := strings.IndexByte(target, '?')
+	if q < 0 {
+		return method, false
+	}
+	query := target[q+1:]
+	for query != "" {
+		param := query
+		if a := strings.IndexByte(query, '&'); a >= 0 {
+			param, query = query[:a], query[a+1:]
+		} else {
+			query = ""
+		}
+		if eq := strings.IndexByte(param, '='); eq >= 0 {
+			param = param[:eq]
+		}
+		if strings.EqualFold(param, "X-Amz-Signature") || strings.EqualFold(param, "Signature") {
+			return method, true
+		}
+	}
+	return method, false
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return len(s) > 0
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return len(s) > 0
+}
+
+func isUpper(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 'A' || s[i] > 'Z' {
+			return false
+		}
+	}
+	return len(s) > 0
+}
+
+// parseTime parses "06/Feb/2019:00:00:38 +0000" into Unix microseconds
+// (UTC), applying the logged offset.
+func parseTime(s string) (int64, bool) {
+	if len(s) != len("06/Feb/2019:00:00:38 +0000") ||
+		s[2] != '/' || s[6] != '/' || s[11] != ':' || s[14] != ':' || s[17] != ':' || s[20] != ' ' {
+		return 0, false
+	}
+	day, ok1 := digits2(s[0:2])
+	month := monthIndex(s[3:6])
+	year, ok2 := digits4(s[7:11])
+	hh, ok3 := digits2(s[12:14])
+	mm, ok4 := digits2(s[15:17])
+	ss, ok5 := digits2(s[18:20])
+	oh, ok6 := digits2(s[22:24])
+	om, ok7 := digits2(s[24:26])
+	sign := s[21]
+	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 || !ok7 || month == 0 || (sign != '+' && sign != '-') {
+		return 0, false
+	}
+	if year < 1 || day < 1 || day > daysIn(month, year) || hh > 23 || mm > 59 || ss > 60 || oh > 23 || om > 59 {
+		return 0, false
+	}
+	off := int64(oh*3600 + om*60)
+	if sign == '-' {
+		off = -off
+	}
+	sec := daysFromCivil(year, month, day)*86400 + int64(hh*3600+mm*60+ss) - off
+	return sec * 1_000_000, true
+}
+
+func digits2(s string) (int, bool) {
+	a, b := s[0]-'0', s[1]-'0'
+	return int(a)*10 + int(b), a <= 9 && b <= 9
+}
+
+func digits4(s string) (int, bool) {
+	hi, ok1 := digits2(s[0:2])
+	lo, ok2 := digits2(s[2:4])
+	return hi*100 + lo, ok1 && ok2
+}
+
+func monthIndex(m string) int {
+	switch m {
+	case "Jan":
+		return 1
+	case "Feb":
+		return 2
+	case "Mar":
+		return 3
+	case "Apr":
+		return 4
+	case "May":
+		return 5
+	case "Jun":
+		return 6
+	case "Jul":
+		return 7
+	case "Aug":
+		return 8
+	case "Sep":
+		return 9
+	case "Oct":
+		return 10
+	case "Nov":
+		return 11
+	case "Dec":
+		return 12
+	}
+	return 0
+}
+
+func daysIn(month, year int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// daysFromCivil returns the days since 1970-01-01 of a proleptic
+// Gregorian date (year >= 1).
+func daysFromCivil(y, m, d int) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era*146097 + doe - 719468)
+}
