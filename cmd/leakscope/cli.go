@@ -41,6 +41,7 @@ func commands() []command {
 		ingestCommand(),
 		queryCommand(),
 		fixturesCommand(),
+		verifyCommand(),
 		{name: "version", summary: "print the version", flags: func(fs *pflag.FlagSet, e *env) func(context.Context, []string) error {
 			return func(ctx context.Context, args []string) error {
 				_, err := fmt.Fprintf(e.stdout, "leakscope %s\n", version)

@@ -35,7 +35,22 @@ func Sniff(key string, head []byte) int {
 		return 100
 	}
 	h := bytes.TrimLeft(head, " \t\r\n\xEF\xBB\xBF")
-	if len(h) == 0 || (h[0] != '{' && h[0] != '[') {
+	if len(h) == 0 {
+		return 0
+	}
+	if h[0] != '{' && h[0] != '[' {
+		// Not JSON as it stands, but a damaged CloudTrail object (a
+		// fragment missing its opening brace) is still CloudTrail: decode
+		// it so its records are quarantined, not skipped.
+		n := 0
+		for _, k := range sniffKeys[:4] {
+			if bytes.Contains(h, k) {
+				n++
+			}
+		}
+		if n >= 2 && h[0] == '"' {
+			return 40
+		}
 		return 0
 	}
 	if rest := bytes.TrimLeft(h[1:], " \t\r\n"); bytes.HasPrefix(rest, []byte(`"Records"`)) {
