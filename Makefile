@@ -22,14 +22,21 @@ test:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x -timeout 60m $(PKGS) | tee bench.txt
 
+# The synthetic incident end to end: logs -> lake -> detections -> scope ->
+# report. The seed is the stolen access key named in the fixture's truth.
 demo: build
 	rm -rf $(DEMO)
 	$(BIN) fixtures $(DEMO)/logs
 	$(BIN) ingest --lake $(DEMO)/lake --stats $(DEMO)/ingest-stats.json $(DEMO)/logs
 	@echo
-	@echo "What did the attacker address 203.0.113.66 do?"
-	$(BIN) query --lake $(DEMO)/lake --format table \
-	  "SELECT event_name, count(*) AS calls, count(DISTINCT object_key) AS objects, sum(bytes_out) AS bytes_out, min(event_time) AS first, max(event_time) AS last FROM cloudtrail WHERE source_ip = '203.0.113.66' GROUP BY event_name ORDER BY first"
+	$(BIN) detect --lake $(DEMO)/lake --since 2026-11-14 --until 2026-11-14 --format table > $(DEMO)/findings.txt || true
+	@tail -n 12 $(DEMO)/findings.txt
+	@echo
+	KEY=$$(grep -o '"AKIA[A-Z0-9]*"' $(DEMO)/logs/truth.json | head -n 1 | tr -d '"'); \
+	  $(BIN) scope --lake $(DEMO)/lake --access-key $$KEY --since 2026-11-14 --until 2026-11-14 --format table && \
+	  $(BIN) report --lake $(DEMO)/lake --access-key $$KEY --since 2026-11-14 --until 2026-11-14 --out $(DEMO)/report.html && \
+	  $(BIN) report --lake $(DEMO)/lake --access-key $$KEY --since 2026-11-14 --until 2026-11-14 --out $(DEMO)/report.md
+	@echo "open $(CURDIR)/$(DEMO)/report.html"
 
 # Short, time-boxed fuzzing of every decoder.
 fuzz:

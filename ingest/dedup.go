@@ -2,11 +2,11 @@ package ingest
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
+	"path"
 	"slices"
 	"strings"
 
@@ -74,18 +74,18 @@ func (p *partDedup) lookup(h Hash) (uint64, bool) {
 // dedupIndex holds the fingerprint sets of the partitions a run touches,
 // evicting idle ones when it holds more than maxEntries.
 type dedupIndex struct {
-	root       string
+	fs         lakeFS
 	parts      map[string]*partDedup
 	clock      int64
 	entries    int
 	maxEntries int
 }
 
-func newDedupIndex(root string, maxEntries int) *dedupIndex {
-	return &dedupIndex{root: root, parts: map[string]*partDedup{}, maxEntries: maxEntries}
+func newDedupIndex(fsys lakeFS, maxEntries int) *dedupIndex {
+	return &dedupIndex{fs: fsys, parts: map[string]*partDedup{}, maxEntries: maxEntries}
 }
 
-func (d *dedupIndex) part(table string, p Partition) (*partDedup, error) {
+func (d *dedupIndex) part(ctx context.Context, table string, p Partition) (*partDedup, error) {
 	key := partitionDir(table, p)
 	d.clock++
 	if pd, ok := d.parts[key]; ok {
@@ -93,7 +93,7 @@ func (d *dedupIndex) part(table string, p Partition) (*partDedup, error) {
 		return pd, nil
 	}
 	pd := &partDedup{dir: key, recent: map[Hash]uint64{}, used: d.clock}
-	base, err := loadSegments(filepath.Join(d.root, dedupDir, key))
+	base, err := loadSegments(ctx, d.fs, path.Join(dedupDir, key))
 	if err != nil {
 		return nil, fmt.Errorf("load duplicate index of %s: %w", key, err)
 	}
@@ -103,20 +103,17 @@ func (d *dedupIndex) part(table string, p Partition) (*partDedup, error) {
 	return pd, nil
 }
 
-func loadSegments(dir string) ([]dedupEntry, error) {
-	des, err := os.ReadDir(dir)
-	if os.IsNotExist(err) {
-		return nil, nil
-	}
+func loadSegments(ctx context.Context, fsys lakeFS, dir string) ([]dedupEntry, error) {
+	names, err := fsys.List(ctx, dir)
 	if err != nil {
 		return nil, err
 	}
 	var out []dedupEntry
-	for _, de := range des {
-		if !strings.HasSuffix(de.Name(), ".idx") || isHidden(de.Name()) {
+	for _, name := range names {
+		if !strings.HasSuffix(name, ".idx") || isHidden(name) {
 			continue
 		}
-		f, err := os.Open(filepath.Join(dir, de.Name()))
+		f, err := fsys.Open(ctx, path.Join(dir, name))
 		if err != nil {
 			return nil, err
 		}
@@ -128,7 +125,7 @@ func loadSegments(dir string) ([]dedupEntry, error) {
 					break
 				}
 				f.Close()
-				return nil, fmt.Errorf("segment %s: %w", de.Name(), err)
+				return nil, fmt.Errorf("segment %s: %w", name, err)
 			}
 			out = append(out, dedupEntry{
 				h:      Hash{Hi: binary.LittleEndian.Uint64(buf[0:]), Lo: binary.LittleEndian.Uint64(buf[8:])},
@@ -144,7 +141,7 @@ func loadSegments(dir string) ([]dedupEntry, error) {
 // stageSegments writes, for every partition with fingerprints added since
 // the last commit, a segment into staging, and returns the files for the
 // commit record. The new fingerprints are merged into the base sets.
-func (d *dedupIndex) stageSegments(stageRoot, commit string) ([]committedFile, error) {
+func (d *dedupIndex) stageSegments(ctx context.Context, stageRoot, commit string) ([]committedFile, error) {
 	var files []committedFile
 	keys := make([]string, 0, len(d.parts))
 	for k, pd := range d.parts {
@@ -153,7 +150,7 @@ func (d *dedupIndex) stageSegments(stageRoot, commit string) ([]committedFile, e
 		}
 	}
 	slices.Sort(keys)
-	g := new(errgroup.Group)
+	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
 	for _, k := range keys {
 		pd := d.parts[k]
@@ -168,9 +165,9 @@ func (d *dedupIndex) stageSegments(stageRoot, commit string) ([]committedFile, e
 			buf = binary.LittleEndian.AppendUint64(buf, e.h.Lo)
 			buf = binary.LittleEndian.AppendUint64(buf, e.origin)
 		}
-		rel := filepath.Join(dedupDir, k, commit+".idx")
-		staged := filepath.Join(stageRoot, "dedup", k, commit+".idx")
-		g.Go(func() error { return writeFileAtomic(filepath.Join(d.root, staged), buf, true) })
+		rel := path.Join(dedupDir, k, commit+".idx")
+		staged := path.Join(stageRoot, "dedup", k, commit+".idx")
+		g.Go(func() error { return d.fs.WriteFile(gctx, staged, buf) })
 		files = append(files, committedFile{Path: rel, Staged: staged})
 		pd.base = mergeSorted(pd.base, add)
 		d.entries += len(add)

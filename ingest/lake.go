@@ -1,12 +1,10 @@
 package ingest
 
 import (
-	"errors"
-	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
-	"syscall"
 )
 
 // Lake directory names. Bookkeeping lives under StateDir, which Hive-style
@@ -54,33 +52,15 @@ func partitionValue(v string) string {
 // partitionDir is the Hive partition path of p below a table, relative to
 // the lake root.
 func partitionDir(table string, p Partition) string {
-	return filepath.Join(table,
+	return path.Join(table,
 		"account="+partitionValue(p.Account),
 		"region="+partitionValue(p.Region),
 		"date="+partitionValue(p.Date))
 }
 
-// lock takes an exclusive advisory lock on the lake so that two ingests
-// never write it at once.
+// lockLake takes the ingest lock of a local lake (see localFS.Lock).
 func lockLake(root string) (release func(), err error) {
-	if err := os.MkdirAll(filepath.Join(root, StateDir), 0o755); err != nil {
-		return nil, fmt.Errorf("create lake %s: %w", root, err)
-	}
-	f, err := os.OpenFile(filepath.Join(root, lockFile), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("lock lake %s: %w", root, err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("lake %s is in use by another leakscope ingest; wait for it to finish", root)
-		}
-		return nil, fmt.Errorf("lock lake %s: %w", root, err)
-	}
-	return func() {
-		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
-	}, nil
+	return localFS{root: root}.lock("lock")
 }
 
 // writeFileAtomic writes data to path through a temporary file in the same

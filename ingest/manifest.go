@@ -1,13 +1,16 @@
 package ingest
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
-	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // Object statuses recorded in the manifest.
@@ -56,6 +59,7 @@ type commitRecord struct {
 	Commit      string          `json:"commit"`
 	Run         string          `json:"run"`
 	Seq         int             `json:"seq"`
+	Shard       string          `json:"shard,omitempty"`
 	ToolVersion string          `json:"tool_version"`
 	Files       []committedFile `json:"files"`
 	Objects     []Entry         `json:"objects"`
@@ -86,26 +90,23 @@ func (m *Manifest) Entries() []Entry {
 }
 
 // commitNames lists commit record files in commit order.
-func commitNames(root string) ([]string, error) {
-	des, err := os.ReadDir(filepath.Join(root, manifestDir))
-	if os.IsNotExist(err) {
-		return nil, nil
-	}
+func commitNames(ctx context.Context, fsys lakeFS) ([]string, error) {
+	all, err := fsys.List(ctx, manifestDir)
 	if err != nil {
 		return nil, err
 	}
 	var names []string
-	for _, de := range des {
-		if strings.HasSuffix(de.Name(), ".json") && !isHidden(de.Name()) {
-			names = append(names, de.Name())
+	for _, n := range all {
+		if strings.HasSuffix(n, ".json") && !isHidden(n) {
+			names = append(names, n)
 		}
 	}
 	sort.Strings(names)
 	return names, nil
 }
 
-func readCommit(root, name string) (*commitRecord, error) {
-	b, err := os.ReadFile(filepath.Join(root, manifestDir, name))
+func readCommit(ctx context.Context, fsys lakeFS, name string) (*commitRecord, error) {
+	b, err := fsys.ReadFile(ctx, path.Join(manifestDir, name))
 	if err != nil {
 		return nil, err
 	}
@@ -116,65 +117,95 @@ func readCommit(root, name string) (*commitRecord, error) {
 	return &c, nil
 }
 
-// recover rolls every commit forward (renames staged files still waiting)
-// and deletes what uncommitted runs left in staging.
-func recoverLake(root string) error {
-	names, err := commitNames(root)
+// readCommits reads every commit record, in commit order, a few at a time
+// (on S3 each is one GET).
+func readCommits(ctx context.Context, fsys lakeFS) ([]*commitRecord, error) {
+	names, err := commitNames(ctx, fsys)
 	if err != nil {
-		return fmt.Errorf("read manifest of %s: %w", root, err)
+		return nil, fmt.Errorf("read manifest of %s: %w", fsys.Root(), err)
 	}
-	for _, n := range names {
-		c, err := readCommit(root, n)
-		if err != nil {
+	out := make([]*commitRecord, len(names))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(32)
+	for i, n := range names {
+		g.Go(func() error {
+			c, err := readCommit(gctx, fsys, n)
+			out[i] = c
 			return err
-		}
-		if err := applyCommit(root, c); err != nil {
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// recoverLake rolls every commit forward (publishes staged files still
+// waiting) and deletes what uncommitted runs left in staging below scope.
+// It lists staging once and touches only the commits with files there.
+func recoverLake(ctx context.Context, fsys lakeFS, commits []*commitRecord, scope string) error {
+	staged, err := fsys.ListAll(ctx, stagingDir)
+	if err != nil {
+		return fmt.Errorf("list staging of %s: %w", fsys.Root(), err)
+	}
+	if len(staged) == 0 {
+		return nil
+	}
+	waiting := map[string]bool{}
+	for _, f := range staged {
+		waiting[f] = true
+	}
+	for _, c := range commits {
+		if err := applyCommit(ctx, fsys, c, waiting); err != nil {
 			return fmt.Errorf("recover commit %s: %w", c.Commit, err)
 		}
 	}
-	if err := os.RemoveAll(filepath.Join(root, stagingDir)); err != nil {
-		return fmt.Errorf("clean staging of %s: %w", root, err)
+	if err := fsys.RemoveAll(ctx, scope); err != nil {
+		return fmt.Errorf("clean staging of %s: %w", fsys.Root(), err)
 	}
 	return nil
 }
 
-// applyCommit renames staged files into place; already-applied files are
-// left alone, so it is idempotent.
-func applyCommit(root string, c *commitRecord) error {
+// applyCommit publishes the staged files of a commit; with waiting, only
+// those still in staging. Already-published files are left alone, so it
+// is idempotent.
+func applyCommit(ctx context.Context, fsys lakeFS, c *commitRecord, waiting map[string]bool) error {
 	for _, f := range c.Files {
-		src := filepath.Join(root, f.Staged)
-		dst := filepath.Join(root, f.Path)
-		if _, err := os.Stat(src); os.IsNotExist(err) {
-			continue // applied before
+		staged, final := filepath.ToSlash(f.Staged), filepath.ToSlash(f.Path)
+		if waiting != nil && !waiting[staged] {
+			continue
 		}
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return err
-		}
-		if err := os.Rename(src, dst); err != nil {
+		if err := fsys.Publish(ctx, staged, final); err != nil {
 			return err
 		}
 		crashHook("renamed-one", c.Seq)
 	}
 	// No directory fsync: after a power loss the commit record is still
-	// there and recovery renames again whatever was lost.
+	// there and recovery publishes again whatever was lost.
 	return nil
 }
 
-// LoadManifest reads the manifest of the lake at root (no recovery).
+// LoadManifest reads the manifest of the local lake at root (no
+// recovery).
 func LoadManifest(root string) (*Manifest, error) {
-	m := &Manifest{byURI: map[string]Entry{}}
-	names, err := commitNames(root)
+	// A local lake's reads take no context.
+	return loadManifest(context.TODO(), localFS{root: root})
+}
+
+func loadManifest(ctx context.Context, fsys lakeFS) (*Manifest, error) {
+	commits, err := readCommits(ctx, fsys)
 	if err != nil {
-		return nil, fmt.Errorf("read manifest of %s: %w", root, err)
+		return nil, err
 	}
-	for _, n := range names {
-		c, err := readCommit(root, n)
-		if err != nil {
-			return nil, err
-		}
+	return manifestOf(commits), nil
+}
+
+func manifestOf(commits []*commitRecord) *Manifest {
+	m := &Manifest{byURI: map[string]Entry{}}
+	for _, c := range commits {
 		for _, e := range c.Objects {
 			m.byURI[e.URI] = e
 		}
 	}
-	return m, nil
+	return m
 }

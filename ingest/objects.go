@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -26,15 +27,17 @@ type Object struct {
 	ModTime   time.Time
 	ETag      string
 	VersionID string
+	// rel is the key relative to the SOURCE it was listed from.
+	rel string
 	// open returns the raw bytes of the object.
-	open func() (io.ReadCloser, error)
+	open func(ctx context.Context) (io.ReadCloser, error)
 	// readerAt, when set, gives random access to the raw bytes.
-	readerAt func() (io.ReaderAt, io.Closer, error)
+	readerAt func(ctx context.Context) (io.ReaderAt, io.Closer, error)
 }
 
-// ErrS3Unsupported is returned for s3:// sources until the S3 lister is
-// built in.
-var ErrS3Unsupported = errors.New("s3:// sources are not supported by this build; copy the objects to disk (aws s3 sync) and ingest the folder")
+// ErrS3Unsupported is returned by ListLocal for s3:// sources, which Run
+// lists through the S3 API.
+var ErrS3Unsupported = errors.New("s3:// sources are listed by leakscope ingest, not here; copy the objects to disk (aws s3 sync) to use them")
 
 // ListLocal lists the files below each input path (files are taken as
 // they are, folders are walked recursively), skipping dot files and the
@@ -58,7 +61,7 @@ func ListLocal(inputs []string, lakeRoot string) ([]Object, error) {
 		if !st.IsDir() {
 			if !seen[abs] {
 				seen[abs] = true
-				objs = append(objs, localObject(abs, st))
+				objs = append(objs, localObject(abs, filepath.Base(abs), st))
 			}
 			continue
 		}
@@ -81,7 +84,8 @@ func ListLocal(inputs []string, lakeRoot string) ([]Object, error) {
 			}
 			if !seen[p] {
 				seen[p] = true
-				objs = append(objs, localObject(p, info))
+				rel, _ := filepath.Rel(abs, p)
+				objs = append(objs, localObject(p, filepath.ToSlash(rel), info))
 			}
 			return nil
 		})
@@ -93,14 +97,15 @@ func ListLocal(inputs []string, lakeRoot string) ([]Object, error) {
 	return objs, nil
 }
 
-func localObject(path string, info fs.FileInfo) Object {
+func localObject(path, rel string, info fs.FileInfo) Object {
 	return Object{
 		URI:     path,
 		Key:     filepath.ToSlash(path),
 		Size:    info.Size(),
 		ModTime: info.ModTime().UTC().Truncate(time.Microsecond),
-		open:    func() (io.ReadCloser, error) { return os.Open(path) },
-		readerAt: func() (io.ReaderAt, io.Closer, error) {
+		rel:     rel,
+		open:    func(context.Context) (io.ReadCloser, error) { return os.Open(path) },
+		readerAt: func(context.Context) (io.ReaderAt, io.Closer, error) {
 			f, err := os.Open(path)
 			return f, f, err
 		},

@@ -12,8 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
+	"path"
 	"runtime"
 	"slices"
 	"strings"
@@ -25,7 +24,7 @@ import (
 
 // Config is one ingest run.
 type Config struct {
-	Lake    string   // lake root folder
+	Lake    string   // lake root: a folder or s3://bucket/prefix
 	Sources []Source // every source the run may use, in sniffing priority
 	// Type forces one source by name; "" or "auto" detects per object.
 	Type    string
@@ -45,6 +44,11 @@ type Config struct {
 	// layout and content do not say.
 	Account string
 	Region  string
+	// Select narrows the objects of the run: delivery days, accounts,
+	// regions and a shard.
+	Select Selection
+	// S3 configures the client for s3:// sources and lakes.
+	S3 S3Config
 	// Options are passed to decoders (for example "flow-format").
 	Options     map[string]string
 	ToolVersion string
@@ -148,40 +152,64 @@ type runner struct {
 	}
 }
 
-// Run ingests the objects below inputs into the lake.
+// Run ingests the objects below inputs (local files and folders, or
+// s3://bucket/prefix) into the lake (a folder or s3://bucket/prefix).
+//
+// With cfg.Select.Shard, N runs with K = 0..N-1 split the objects between
+// them exactly once; they may write the same lake at the same time (each
+// holds its own lock and staging folder, and commit records of different
+// runs combine by union).
 func Run(ctx context.Context, cfg Config, inputs []string) (*Stats, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
 	start := time.Now()
-	root := cfg.Lake
-	release, err := lockLake(root)
+	var clients *s3Clients
+	if IsS3(cfg.Lake) || slices.ContainsFunc(inputs, IsS3) {
+		var err error
+		if clients, err = newS3Clients(ctx, cfg.S3); err != nil {
+			return nil, err
+		}
+	}
+	fsys, err := openLake(ctx, cfg.Lake, clients, cfg.Log)
+	if err != nil {
+		return nil, err
+	}
+	run := newRunID(start)
+	lockName, scope := "lock", stagingDir
+	if sh := cfg.Select.Shard.String(); sh != "" {
+		lockName, scope = "lock-shard-"+sh, path.Join(stagingDir, "shard-"+sh)
+	}
+	release, err := fsys.Lock(ctx, lockName, run)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	if err := recoverLake(root); err != nil {
-		return nil, err
-	}
-	man, err := LoadManifest(root)
+	commits, err := readCommits(ctx, fsys)
 	if err != nil {
 		return nil, err
 	}
-	objs, err := ListLocal(inputs, root)
+	if err := recoverLake(ctx, fsys, commits, scope); err != nil {
+		return nil, err
+	}
+	man := manifestOf(commits)
+	objs, err := listInputs(ctx, inputs, fsys, clients, &cfg.Select)
 	if err != nil {
 		return nil, err
 	}
+	listed := len(objs)
+	objs = cfg.Select.Select(objs, cfg.Sources)
 	r := &runner{
 		cfg:     cfg,
-		run:     newRunID(start),
+		run:     run,
 		writers: map[string]tableWriter{},
-		stats:   &Stats{Lake: root, Tables: map[string]Counts{}},
+		stats:   &Stats{Lake: cfg.Lake, Tables: map[string]Counts{}, ObjectsListed: int64(listed), Shard: cfg.Select.Shard.String()},
 	}
 	r.stats.Run = r.run
 	r.env = &writerEnv{
-		root:        root,
-		stage:       filepath.Join(stagingDir, r.run),
-		dedup:       newDedupIndex(root, cfg.DedupEntries),
+		fs:          fsys,
+		stage:       path.Join(scope, r.run),
+		dedup:       newDedupIndex(fsys, cfg.DedupEntries),
 		toolVersion: cfg.ToolVersion,
 		run:         r.run,
 		workers:     cfg.Workers,
@@ -201,17 +229,67 @@ func Run(ctx context.Context, cfg Config, inputs []string) (*Stats, error) {
 		total.ObjectsTotal++
 		total.BytesTotal += o.Size
 	}
-	cfg.Log.Info("ingest started", "run", r.run, "lake", root, "objects", len(todo), "unchanged", r.stats.SkippedUnchanged, "workers", cfg.Workers)
+	cfg.Log.Info("ingest started", "run", r.run, "lake", cfg.Lake, "listed", listed, "objects", len(todo), "unchanged", r.stats.SkippedUnchanged, "workers", cfg.Workers, "shard", r.stats.Shard)
 
 	err = r.ingest(ctx, todo, total, start)
 	r.stats.Seconds = time.Since(start).Seconds()
 	// Leave no staging behind, whatever happened: committed files are
 	// already in place and uncommitted ones are worthless.
-	_ = os.RemoveAll(filepath.Join(root, stagingDir, r.run))
+	_ = fsys.RemoveAll(context.WithoutCancel(ctx), r.env.stage)
 	if err != nil {
 		return r.stats, err
 	}
 	return r.stats, nil
+}
+
+// listInputs lists local and s3:// sources, sorted by URI, skipping the
+// lake itself.
+func listInputs(ctx context.Context, inputs []string, fsys lakeFS, clients *s3Clients, sel *Selection) ([]Object, error) {
+	var local []string
+	var objs []Object
+	lakeBucket, lakePrefix := "", ""
+	if l, ok := fsys.(*s3Lake); ok {
+		lakeBucket, lakePrefix = l.bucket, l.prefix
+	}
+	skip := func(bucket, key string) bool {
+		rest, ok := strings.CutPrefix(key, lakePrefix)
+		return bucket == lakeBucket && ok && isLakeKey(rest)
+	}
+	for _, in := range inputs {
+		if !IsS3(in) {
+			local = append(local, in)
+			continue
+		}
+		got, err := listS3(ctx, clients, in, sel, skip)
+		if err != nil {
+			return nil, err
+		}
+		objs = append(objs, got...)
+	}
+	if len(local) > 0 {
+		root := fsys.Root()
+		if IsS3(root) {
+			root = ""
+		}
+		got, err := ListLocal(local, root)
+		if err != nil {
+			return nil, err
+		}
+		objs = append(objs, got...)
+	}
+	slices.SortFunc(objs, func(a, b Object) int { return strings.Compare(a.URI, b.URI) })
+	return slices.CompactFunc(objs, func(a, b Object) bool { return a.URI == b.URI }), nil
+}
+
+// isLakeKey reports whether a key (relative to a lake root) is part of
+// a lake: its bookkeeping or a Hive partition of one of its tables.
+func isLakeKey(rel string) bool {
+	first, rest, _ := strings.Cut(rel, "/")
+	if first == StateDir {
+		return true
+	}
+	second, _, _ := strings.Cut(rest, "/")
+	return strings.HasPrefix(second, "account=") || strings.HasPrefix(second, "date=")
 }
 
 func unchanged(e Entry, o Object) bool {
@@ -219,7 +297,8 @@ func unchanged(e Entry, o Object) bool {
 		return false
 	}
 	if o.ETag != "" || e.ETag != "" {
-		return o.ETag == e.ETag && o.VersionID == e.VersionID
+		// Listings carry no version id; compare it when both know it.
+		return o.ETag == e.ETag && (o.VersionID == "" || e.VersionID == "" || o.VersionID == e.VersionID)
 	}
 	return e.ModTime.Equal(o.ModTime)
 }
@@ -227,7 +306,9 @@ func unchanged(e Entry, o Object) bool {
 func newRunID(t time.Time) string {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
-	return t.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+	// Microseconds keep run ids (and so commit records) in start order
+	// when runs start within the same second.
+	return t.UTC().Format("20060102T150405.000000Z") + "-" + hex.EncodeToString(b[:])
 }
 
 func (r *runner) ingest(ctx context.Context, todo []*objState, total Progress, start time.Time) error {
@@ -315,11 +396,14 @@ func (r *runner) process(ctx context.Context, o *objState, ch chan<- wmsg) error
 }
 
 func (r *runner) decodeObject(ctx context.Context, o *objState, ch chan<- wmsg) error {
-	rc, err := o.obj.open()
+	rc, err := o.obj.open(ctx)
 	if err != nil {
 		return fmt.Errorf("open: %w", err)
 	}
 	defer rc.Close()
+	if b, ok := rc.(*s3Body); ok && b.versionID != "" {
+		o.entry.VersionID = b.versionID
+	}
 	raw := &countingReader{r: rc, progress: &r.progress.bytes}
 	hasher := sha256.New()
 	br := bufio.NewReaderSize(io.TeeReader(raw, hasher), 256<<10)
@@ -341,7 +425,7 @@ func (r *runner) decodeObject(ctx context.Context, o *objState, ch chan<- wmsg) 
 			o.entry.Reason = "unrecognised Parquet file; use --type to name its log type"
 			return nil
 		}
-		ra, closer, err := o.obj.readerAt()
+		ra, closer, err := o.obj.readerAt(ctx)
 		if err != nil {
 			return fmt.Errorf("open: %w", err)
 		}
@@ -454,7 +538,7 @@ func (r *runner) writeLoop(ctx context.Context, ch <-chan wmsg) error {
 				w = m.o.src.newWriter(r.env)
 				r.writers[m.o.src.Table()] = w
 			}
-			if err := w.add(m.o, m.rows); err != nil {
+			if err := w.add(ctx, m.o, m.rows); err != nil {
 				failed = err
 				continue
 			}
@@ -490,7 +574,7 @@ func (r *runner) writeLoop(ctx context.Context, ch <-chan wmsg) error {
 func (r *runner) commit(ctx context.Context) error {
 	r.seq++
 	id := fmt.Sprintf("%s-%05d", r.run, r.seq)
-	rec := commitRecord{Commit: id, Run: r.run, Seq: r.seq, ToolVersion: r.cfg.ToolVersion}
+	rec := commitRecord{Commit: id, Run: r.run, Seq: r.seq, Shard: r.cfg.Select.Shard.String(), ToolVersion: r.cfg.ToolVersion}
 
 	tables := make([]string, 0, len(r.writers))
 	for t := range r.writers {
@@ -504,7 +588,7 @@ func (r *runner) commit(ctx context.Context) error {
 		}
 		rec.Files = append(rec.Files, files...)
 	}
-	segs, err := r.env.dedup.stageSegments(r.env.stage, id)
+	segs, err := r.env.dedup.stageSegments(ctx, r.env.stage, id)
 	if err != nil {
 		return fmt.Errorf("write duplicate index: %w", err)
 	}
@@ -538,9 +622,9 @@ func (r *runner) commit(ctx context.Context) error {
 		}
 	}
 	if len(qbuf) > 0 {
-		rel := filepath.Join(quarantineDir, id+".jsonl")
-		staged := filepath.Join(r.env.stage, "quarantine", id+".jsonl")
-		if err := writeFileAtomic(filepath.Join(r.env.root, staged), qbuf, true); err != nil {
+		rel := path.Join(quarantineDir, id+".jsonl")
+		staged := path.Join(r.env.stage, "quarantine", id+".jsonl")
+		if err := r.env.fs.WriteFile(ctx, staged, qbuf); err != nil {
 			return fmt.Errorf("write quarantine: %w", err)
 		}
 		rec.Files = append(rec.Files, committedFile{Path: rel, Staged: staged})
@@ -563,11 +647,11 @@ func (r *runner) commit(ctx context.Context) error {
 		return err
 	}
 	crashHook("staged", r.seq)
-	if err := writeFileAtomic(filepath.Join(r.env.root, manifestDir, id+".json"), b, true); err != nil {
+	if err := r.env.fs.WriteFile(ctx, path.Join(manifestDir, id+".json"), b); err != nil {
 		return fmt.Errorf("write manifest: %w", err)
 	}
 	crashHook("recorded", r.seq)
-	if err := applyCommit(r.env.root, &rec); err != nil {
+	if err := applyCommit(ctx, r.env.fs, &rec, nil); err != nil {
 		return fmt.Errorf("publish commit %s: %w", id, err)
 	}
 	crashHook("applied", r.seq)

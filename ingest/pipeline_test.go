@@ -193,9 +193,17 @@ func TestIngestDropsRedeliveredRecordsButKeepsSharedIDs(t *testing.T) {
 	if st.RowsWritten != 0 || st.Duplicates != 1 {
 		t.Fatalf("late copy stats = %+v", st.Counts)
 	}
-	got := contents(readLake(t, lake))
+	rows := readLake(t, lake)
+	got := contents(rows)
 	if len(got) != 2 || !strings.Contains(got[0], "ev-1") || !strings.Contains(got[1], "ev-1") {
 		t.Errorf("lake = %v", got)
+	}
+	// The copy kept is the first in (object, offset) order, whichever
+	// worker read first.
+	for _, r := range rows {
+		if r.Text == "GetObject" && (!strings.HasSuffix(r.SourceURI, filepath.Join("account", "a.lines")) || r.SourceOffset != 0) {
+			t.Errorf("kept copy %s@%d, want account/a.lines@0", r.SourceURI, r.SourceOffset)
+		}
 	}
 	checkAccounting(t, lake)
 }
@@ -284,8 +292,11 @@ func TestIngestChild(t *testing.T) {
 			}
 		}
 	}
-	_, err := Run(context.Background(), Config{Lake: lake, Sources: testSources(), MemoryBudget: 16 << 10, Workers: 2, ToolVersion: "test"},
-		[]string{os.Getenv("LEAKSCOPE_CHILD_SRC")})
+	cfg := Config{Lake: lake, Sources: testSources(), MemoryBudget: 16 << 10, Workers: 2, ToolVersion: "test"}
+	if ep := os.Getenv("LEAKSCOPE_CHILD_ENDPOINT"); ep != "" {
+		cfg.S3 = S3Config{Endpoint: ep, PathStyle: true}
+	}
+	_, err := Run(context.Background(), cfg, []string{os.Getenv("LEAKSCOPE_CHILD_SRC")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,8 +304,14 @@ func TestIngestChild(t *testing.T) {
 
 func runChild(t *testing.T, src, lake, crash string, killAfter time.Duration) {
 	t.Helper()
+	runChildEnv(t, src, lake, crash, killAfter, nil)
+}
+
+func runChildEnv(t *testing.T, src, lake, crash string, killAfter time.Duration, env []string) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestIngestChild$", "-test.count=1")
 	cmd.Env = append(os.Environ(), "LEAKSCOPE_CHILD_LAKE="+lake, "LEAKSCOPE_CHILD_SRC="+src, "LEAKSCOPE_CHILD_CRASH="+crash)
+	cmd.Env = append(cmd.Env, env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {

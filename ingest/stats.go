@@ -34,6 +34,11 @@ type Stats struct {
 	Run     string  `json:"run"`
 	Lake    string  `json:"lake"`
 	Seconds float64 `json:"seconds"`
+	// Shard is "K-of-N" for a sharded run.
+	Shard string `json:"shard,omitempty"`
+	// ObjectsListed counts the objects listed before the selection
+	// (--from/--to, filters, --shard) and the manifest were applied.
+	ObjectsListed int64 `json:"objects_listed"`
 	Counts
 	// SkippedUnchanged counts objects already in the manifest, unchanged.
 	SkippedUnchanged int64 `json:"skipped_unchanged"`

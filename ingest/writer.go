@@ -4,8 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
+	"path"
 	"slices"
 	"sort"
 
@@ -17,8 +16,8 @@ import (
 // writerEnv is what every table writer of a run shares. It is owned by the
 // single writer goroutine of the run.
 type writerEnv struct {
-	root        string
-	stage       string // staging folder of this run, relative to root
+	fs          lakeFS
+	stage       string // staging folder of this run, relative to the lake root
 	dedup       *dedupIndex
 	toolVersion string
 	run         string
@@ -30,7 +29,7 @@ type writerEnv struct {
 // as sorted Parquet files at each commit.
 type tableWriter interface {
 	// add buffers rows (a []R) of object o, dropping duplicates.
-	add(o *objState, rows any) error
+	add(ctx context.Context, o *objState, rows any) error
 	// buffered is the estimated memory held, in bytes.
 	buffered() int64
 	// flush writes every partition buffer to a staged Parquet file.
@@ -42,6 +41,29 @@ type partBuf[R any] struct {
 	dir  string
 	rows []R
 	objs []*objState
+	slot map[Hash]int // buffered row of each fingerprint
+}
+
+// keepEarlier replaces the buffered copy of fingerprint h by r when r's
+// origin (object URI, then offset) sorts first, moving the duplicate count
+// to the object of the copy dropped. It reports whether it replaced.
+func (w *typedWriter[R, P]) keepEarlier(pb *partBuf[R], h Hash, r *R, o *objState) bool {
+	i, ok := pb.slot[h]
+	if !ok {
+		return false
+	}
+	nu, no := P(r).Origin()
+	ou, oo := P(&pb.rows[i]).Origin()
+	if nu > ou || (nu == ou && no >= oo) {
+		return false
+	}
+	old := pb.objs[i]
+	old.pending--
+	old.duplicates++
+	pb.rows[i] = *r
+	pb.objs[i] = o
+	o.pending++
+	return true
 }
 
 type typedWriter[R any, P rowPtr[R]] struct {
@@ -58,32 +80,39 @@ func (s *source[R, P]) newWriter(env *writerEnv) tableWriter {
 
 func (w *typedWriter[R, P]) buffered() int64 { return w.bytes }
 
-func (w *typedWriter[R, P]) add(o *objState, rows any) error {
+func (w *typedWriter[R, P]) add(ctx context.Context, o *objState, rows any) error {
 	rs := rows.([]R)
 	for i := range rs {
 		r := P(&rs[i])
 		part := r.LakePartition()
-		pd, err := w.env.dedup.part(w.table, part)
+		pd, err := w.env.dedup.part(ctx, w.table, part)
 		if err != nil {
 			return err
 		}
 		h := r.Fingerprint()
 		uri, off := r.Origin()
 		origin := originHash(uri, off)
+		pb := w.parts[pd.dir]
 		if prev, dup := pd.lookup(h); dup {
-			if prev == origin {
+			switch {
+			case prev == origin:
 				o.resumed++
-			} else {
+			case pb != nil && w.keepEarlier(pb, h, &rs[i], o):
+				// This copy comes first in (object, offset) order and
+				// replaced the buffered one, so the copy kept does not
+				// depend on which worker read first.
+				pd.recent[h] = origin
+			default:
 				o.duplicates++
 			}
 			continue
 		}
 		pd.recent[h] = origin
-		pb := w.parts[pd.dir]
 		if pb == nil {
-			pb = &partBuf[R]{part: part, dir: pd.dir}
+			pb = &partBuf[R]{part: part, dir: pd.dir, slot: map[Hash]int{}}
 			w.parts[pd.dir] = pb
 		}
+		pb.slot[h] = len(pb.rows)
 		pb.rows = append(pb.rows, rs[i])
 		pb.objs = append(pb.objs, o)
 		o.pending++
@@ -151,15 +180,11 @@ func (w *typedWriter[R, P]) writePart(ctx context.Context, pb *partBuf[R], commi
 	pb.rows = nil
 
 	name := commit + ".parquet"
-	rel := filepath.Join(pb.dir, name)
-	staged := filepath.Join(w.env.stage, "data", pb.dir, name)
-	full := filepath.Join(w.env.root, staged)
-	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-		return committedFile{}, err
-	}
-	f, err := os.Create(full)
+	rel := path.Join(pb.dir, name)
+	staged := path.Join(w.env.stage, "data", pb.dir, name)
+	f, err := w.env.fs.Create(ctx, staged)
 	if err != nil {
-		return committedFile{}, err
+		return committedFile{}, fmt.Errorf("create %s: %w", staged, err)
 	}
 	opts := []parquet.WriterOption{
 		parquet.Compression(&pzstd.Codec{Level: pzstd.SpeedFastest, Concurrency: 1}),
@@ -185,33 +210,25 @@ func (w *typedWriter[R, P]) writePart(ctx context.Context, pb *partBuf[R], commi
 	const chunk = 4096
 	for i := 0; i < len(sorted); i += chunk {
 		if err := ctx.Err(); err != nil {
-			f.Close()
+			f.Abort()
 			return committedFile{}, err
 		}
 		if _, err := pw.Write(sorted[i:min(i+chunk, len(sorted))]); err != nil {
-			f.Close()
+			f.Abort()
 			return committedFile{}, fmt.Errorf("write %s: %w", rel, err)
 		}
 	}
 	if err := pw.Close(); err != nil {
-		f.Close()
+		f.Abort()
 		return committedFile{}, fmt.Errorf("write %s: %w", rel, err)
 	}
-	// Durable before the commit record names it (no directory fsync is
-	// needed: recovery renames from staging again).
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return committedFile{}, err
-	}
-	st, err := f.Stat()
+	// Durable (local: fsynced; S3: upload complete) before the commit
+	// record names it.
+	size, err := f.Commit()
 	if err != nil {
-		f.Close()
-		return committedFile{}, err
+		return committedFile{}, fmt.Errorf("write %s: %w", rel, err)
 	}
-	if err := f.Close(); err != nil {
-		return committedFile{}, err
-	}
-	return committedFile{Path: rel, Staged: staged, Table: w.table, Rows: int64(len(sorted)), Bytes: st.Size()}, nil
+	return committedFile{Path: rel, Staged: staged, Table: w.table, Rows: int64(len(sorted)), Bytes: size}, nil
 }
 
 // sortColumn is the time column each table is sorted by.

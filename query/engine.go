@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/duckdb/duckdb-go/v2"
+
+	"github.com/leakscope/leakscope/ingest"
 )
 
 // Table is a lake table the engine exposes as a view.
@@ -45,6 +47,9 @@ type Engine struct {
 // setup the engine can read nothing outside the lake and its settings are
 // locked.
 func Open(ctx context.Context, root string, tables []Table) (*Engine, error) {
+	if err := ingest.CheckLocalLake(root); err != nil {
+		return nil, err
+	}
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		return nil, err
@@ -140,6 +145,7 @@ func (e *Engine) setup(ctx context.Context, tables []Table) error {
 		stmts = append(stmts, fmt.Sprintf("CREATE VIEW %s AS SELECT *%s FROM read_parquet(%s)", ident(t.Name), cols, lit(empty)))
 	}
 	stmts = append(stmts, e.bookkeepingViews()...)
+	stmts = append(stmts, viewStatements(tables)...)
 	stmts = append(stmts,
 		fmt.Sprintf("SET allowed_directories = [%s, %s]", lit(e.lake+"/"), lit(e.tmp+"/")),
 		"SET enable_external_access = false",
@@ -209,8 +215,44 @@ func (e *Engine) Query(ctx context.Context, q string, args ...any) (*sql.Rows, e
 	return e.db.QueryContext(ctx, q, args...)
 }
 
-// CheckReadOnly refuses anything but one SELECT statement.
+// readKeywords may start a read-only statement.
+var readKeywords = map[string]bool{"SELECT": true, "WITH": true, "FROM": true, "VALUES": true, "TABLE": true, "(": true}
+
+// firstKeyword returns the first word of q after comments and blanks.
+func firstKeyword(q string) string {
+	for {
+		q = strings.TrimLeft(q, " \t\r\n")
+		switch {
+		case strings.HasPrefix(q, "--"):
+			if i := strings.IndexByte(q, '\n'); i >= 0 {
+				q = q[i+1:]
+				continue
+			}
+			return ""
+		case strings.HasPrefix(q, "/*"):
+			if i := strings.Index(q, "*/"); i >= 0 {
+				q = q[i+2:]
+				continue
+			}
+			return ""
+		case strings.HasPrefix(q, "("):
+			return "("
+		}
+		end := strings.IndexFunc(q, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') })
+		if end < 0 {
+			end = len(q)
+		}
+		return strings.ToUpper(q[:end])
+	}
+}
+
+// CheckReadOnly refuses anything but one SELECT statement: the first
+// keyword must start a query, and DuckDB must classify the prepared
+// statement as a SELECT.
 func (e *Engine) CheckReadOnly(ctx context.Context, q string) error {
+	if !readKeywords[firstKeyword(q)] {
+		return ErrNotReadOnly
+	}
 	conn, err := e.db.Conn(ctx)
 	if err != nil {
 		return err

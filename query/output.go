@@ -27,7 +27,7 @@ const (
 )
 
 // Formats lists the formats Render supports.
-var Formats = []Format{TableFormat, CSV, JSON, JSONL}
+var Formats = []Format{TableFormat, CSV, JSON, JSONL, Parquet}
 
 // ParseFormat validates a --format value.
 func ParseFormat(s string, allowed []Format) (Format, error) {
@@ -84,6 +84,8 @@ func Render(w io.Writer, f Format, res *Result) error {
 		err = renderJSON(bw, res, false)
 	case JSONL:
 		err = renderJSON(bw, res, true)
+	case Parquet:
+		err = renderParquet(bw, res)
 	default:
 		err = renderTable(bw, res, nil)
 	}
@@ -279,6 +281,16 @@ const maxCell = 72
 // renderTable writes an aligned table. colour, when set, may return an
 // ANSI colour for a row (the cells themselves are always neutralised).
 func renderTable(w io.Writer, res *Result, colour func(row []any) string) error {
+	var paint func(int) string
+	if colour != nil {
+		paint = func(i int) string { return colour(res.Rows[i]) }
+	}
+	return renderTableWidth(w, res, paint, maxCell)
+}
+
+// renderTableWidth is renderTable with cells cut at limit runes and the
+// colour chosen by row index.
+func renderTableWidth(w io.Writer, res *Result, colour func(row int) string, limit int) error {
 	cells := make([][]string, len(res.Rows))
 	width := make([]int, len(res.Columns))
 	for i, c := range res.Columns {
@@ -288,9 +300,9 @@ func renderTable(w io.Writer, res *Result, colour func(row []any) string) error 
 		cells[r] = make([]string, len(row))
 		for i, v := range row {
 			s := Terminal(Text(v))
-			if utf8.RuneCountInString(s) > maxCell {
+			if utf8.RuneCountInString(s) > limit {
 				rs := []rune(s)
-				s = string(rs[:maxCell-1]) + "…"
+				s = string(rs[:limit-1]) + "…"
 			}
 			cells[r][i] = s
 			width[i] = max(width[i], utf8.RuneCountInString(s))
@@ -320,7 +332,7 @@ func renderTable(w io.Writer, res *Result, colour func(row []any) string) error 
 	for r, row := range cells {
 		s := line(row)
 		if colour != nil {
-			if c := colour(res.Rows[r]); c != "" {
+			if c := colour(r); c != "" {
 				s = c + s + "\x1b[0m"
 			}
 		}

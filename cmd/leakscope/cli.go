@@ -40,8 +40,13 @@ func commands() []command {
 	return []command{
 		ingestCommand(),
 		queryCommand(),
+		detectCommand(),
+		timelineCommand(),
+		scopeCommand(),
+		reportCommand(),
 		fixturesCommand(),
 		verifyCommand(),
+		athenaCommand(),
 		{name: "version", summary: "print the version", flags: func(fs *pflag.FlagSet, e *env) func(context.Context, []string) error {
 			return func(ctx context.Context, args []string) error {
 				_, err := fmt.Fprintf(e.stdout, "leakscope %s\n", version)

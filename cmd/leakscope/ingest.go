@@ -46,11 +46,22 @@ type ingestConfig struct {
 	region     string
 	flowFormat string
 	memoryMiB  int
+
+	from, to       string
+	accountFilter  []string
+	regionFilter   []string
+	shard          string
+	s3Region       string
+	endpointURL    string
+	pathStyle      bool
+	pathStyleGiven bool
+
+	sel ingest.Selection
 }
 
 func (c *ingestConfig) validate(args []string) error {
 	if len(args) == 0 {
-		return usageErrorf("ingest: no SOURCE given: name log files or folders, e.g. leakscope ingest ./AWSLogs")
+		return usageErrorf("ingest: no SOURCE given: name log files, folders or s3://bucket/prefix, e.g. leakscope ingest ./AWSLogs")
 	}
 	if c.workers < 0 {
 		return usageErrorf("ingest: --workers must be 0 (one per CPU) or more")
@@ -58,17 +69,73 @@ func (c *ingestConfig) validate(args []string) error {
 	if c.memoryMiB < 16 {
 		return usageErrorf("ingest: --memory must be at least 16 MiB")
 	}
+	var err error
+	if c.from != "" {
+		if c.sel.From, err = parseDay(c.from); err != nil {
+			return usageErrorf("ingest: --from %q: %v", c.from, err)
+		}
+	}
+	if c.to != "" {
+		if c.sel.To, err = parseDay(c.to); err != nil {
+			return usageErrorf("ingest: --to %q: %v", c.to, err)
+		}
+	}
+	if !c.sel.From.IsZero() && !c.sel.To.IsZero() && c.sel.To.Before(c.sel.From) {
+		return usageErrorf("ingest: --to %s is before --from %s", c.to, c.from)
+	}
+	if c.shard != "" {
+		if c.sel.Shard, err = ingest.ParseShard(c.shard); err != nil {
+			return usageErrorf("ingest: --%v", err)
+		}
+	}
+	c.sel.Accounts, c.sel.Regions = splitList(c.accountFilter), splitList(c.regionFilter)
+	if !c.pathStyleGiven {
+		c.pathStyle = c.endpointURL != ""
+	}
 	return nil
+}
+
+// parseDay reads a date (2026-11-14) or an RFC 3339 time, as a UTC day.
+func parseDay(s string) (time.Time, error) {
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("want a date (2026-11-14) or an RFC 3339 time")
+	}
+	return t.UTC(), nil
+}
+
+// splitList flattens repeated and comma-separated flag values.
+func splitList(vals []string) []string {
+	var out []string
+	for _, v := range vals {
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// s3Flags registers the flags of the S3 client.
+func s3Flags(fs *pflag.FlagSet, region, endpoint *string, pathStyle *bool) {
+	fs.StringVar(region, "s3-region", "", "AWS region of the S3 API (default: AWS_REGION / the profile, else each bucket's own region)")
+	fs.StringVar(endpoint, "endpoint-url", "", "URL of an S3-compatible server (MinIO, Ceph, ...) instead of AWS")
+	fs.BoolVar(pathStyle, "path-style", false, "path-style S3 addressing (endpoint/bucket/key); default on with --endpoint-url")
 }
 
 func ingestCommand() command {
 	return command{
 		name:    "ingest",
-		args:    "SOURCE...",
+		args:    "SOURCE... (files, folders, s3://bucket/prefix)",
 		summary: "stream CloudTrail, S3 server access logs and VPC Flow Logs into the Parquet lake",
 		flags: func(fs *pflag.FlagSet, e *env) func(context.Context, []string) error {
 			c := &ingestConfig{typ: "auto"}
 			lakeFlag(fs, e, &c.lake)
+			fs.Lookup("lake").Usage = "lake folder or s3://bucket/prefix (default $LEAKSCOPE_LAKE or ./lake)"
 			types := []string{"auto"}
 			for _, s := range sources.All() {
 				types = append(types, s.Name())
@@ -79,11 +146,18 @@ func ingestCommand() command {
 			fs.BoolVar(&c.force, "force", false, "re-ingest objects the manifest already holds (duplicates are still dropped)")
 			fs.BoolVar(&c.strict, "strict", false, "exit with an error when any record was quarantined or object failed")
 			fs.BoolVarP(&c.quiet, "quiet", "q", false, "no progress and no summary")
-			fs.StringVar(&c.account, "account", "", "account id for objects whose layout does not say (S3 access logs)")
-			fs.StringVar(&c.region, "region", "", "region for objects whose layout does not say")
+			fs.StringVar(&c.from, "from", "", "first delivery day to read (date or RFC 3339 time, UTC); on S3 only these days are listed")
+			fs.StringVar(&c.to, "to", "", "last delivery day to read, inclusive (default: today)")
+			fs.StringSliceVar(&c.accountFilter, "account-filter", nil, "only these account ids (comma-separated or repeated), e.g. within an organisation trail")
+			fs.StringSliceVar(&c.regionFilter, "region-filter", nil, "only these regions (comma-separated or repeated)")
+			fs.StringVar(&c.shard, "shard", "", "ingest only shard K of N (K/N, K from 0): N workers with K = 0..N-1 cover every object exactly once")
+			s3Flags(fs, &c.s3Region, &c.endpointURL, &c.pathStyle)
+			fs.StringVar(&c.account, "account", "", "partition account for objects whose key and content do not say (S3 access logs in the date-based layout)")
+			fs.StringVar(&c.region, "region", "", "partition region for objects whose key and content do not say (not the S3 API region: see --s3-region)")
 			fs.StringVar(&c.flowFormat, "flow-format", "", "VPC flow log format for files without a header, as AWS writes it: '${version} ${account-id} ...'")
 			fs.IntVar(&c.memoryMiB, "memory", 64, "MiB of rows buffered before they are written")
 			return func(ctx context.Context, args []string) error {
+				c.pathStyleGiven = fs.Changed("path-style")
 				if err := c.validate(args); err != nil {
 					return err
 				}
@@ -105,6 +179,8 @@ func runIngest(ctx context.Context, e *env, c *ingestConfig, args []string) erro
 		MemoryBudget: int64(c.memoryMiB) << 20,
 		Account:      c.account,
 		Region:       c.region,
+		Select:       c.sel,
+		S3:           ingest.S3Config{Region: c.s3Region, Endpoint: c.endpointURL, PathStyle: c.pathStyle},
 		ToolVersion:  version,
 		Log:          e.log,
 	}
@@ -169,7 +245,10 @@ func runIngest(ctx context.Context, e *env, c *ingestConfig, args []string) erro
 
 func printSummary(e *env, st *ingest.Stats) {
 	w := e.stderr
-	fmt.Fprintf(w, "ingested into %s (run %s)\n", st.Lake, st.Run)
+	fmt.Fprintf(w, "ingested into %s (run %s)\n", terminalSafe(st.Lake), st.Run)
+	if st.Shard != "" {
+		fmt.Fprintf(w, "  shard        %s\n", st.Shard)
+	}
 	fmt.Fprintf(w, "  objects      %d ingested, %d skipped (%d unchanged, %d without events, %d unrecognised), %d failed\n",
 		st.Objects, st.ObjectsSkipped, st.SkippedUnchanged, st.SkippedNotEvents, st.SkippedUnknown, st.ObjectsFailed)
 	fmt.Fprintf(w, "  records      %d read = %d written + %d quarantined + %d duplicates\n", st.RecordsRead, st.RowsWritten, st.Quarantined, st.Duplicates)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/leakscope/leakscope/detections"
 	"github.com/leakscope/leakscope/query"
 )
 
@@ -51,8 +52,9 @@ func queryCommand() command {
 	}
 }
 
+// openLake opens the lake's views: the log tables and the findings.
 func openLake(ctx context.Context, lake string) (*query.Engine, error) {
-	return query.Open(ctx, lake, query.LakeTables())
+	return query.Open(ctx, lake, append(query.LakeTables(), detections.FindingsTable()))
 }
 
 func runQuery(ctx context.Context, e *env, c *queryConfig, sql string) error {
@@ -95,6 +97,10 @@ func writeOutput(e *env, out string, fn func(io.Writer) error) error {
 		return err
 	}
 	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	if err := os.Chmod(f.Name(), 0o644); err != nil {
 		os.Remove(f.Name())
 		return err
 	}

@@ -1,0 +1,254 @@
+package detections
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+	pzstd "github.com/parquet-go/parquet-go/compress/zstd"
+
+	"github.com/leakscope/leakscope/ingest/cloudtrail"
+	"github.com/leakscope/leakscope/ingest/s3access"
+	"github.com/leakscope/leakscope/ingest/vpcflow"
+)
+
+// BenchmarkCatalog runs the whole catalog over a generated lake of
+// LEAKSCOPE_BENCH_EVENTS CloudTrail events (default 10,000,000) plus one
+// S3 access row and one flow row per ten events, written directly as
+// Parquet with the lake's row types. Generation is not timed.
+func BenchmarkCatalog(b *testing.B) {
+	n := 10_000_000
+	if s := os.Getenv("LEAKSCOPE_BENCH_EVENTS"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v <= 0 {
+			b.Fatalf("LEAKSCOPE_BENCH_EVENTS=%q is not a positive number", s)
+		}
+		n = v
+	}
+	rules, err := Catalog()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run(fmt.Sprintf("events=%d", n), func(b *testing.B) {
+		lake := b.TempDir()
+		t0 := time.Now()
+		if err := genLake(lake, n); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("generated %d CloudTrail events (+%d access, +%d flow rows) in %s", n, n/10, n/10, time.Since(t0).Round(time.Millisecond))
+		eng := openLake(b, lake)
+		ctx := context.Background()
+		b.ReportAllocs()
+		b.ResetTimer()
+		var findings int
+		start := time.Now()
+		runs := 0
+		for b.Loop() {
+			fs, errs, err := RunAll(ctx, eng.DB(), rules, Window{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(errs) > 0 {
+				b.Fatal(errs[0])
+			}
+			findings = len(fs)
+			runs++
+		}
+		sec := time.Since(start).Seconds() / float64(runs)
+		b.ReportMetric(sec, "s/catalog")
+		b.ReportMetric(float64(n)/sec, "events/s")
+		b.ReportMetric(float64(findings), "findings")
+	})
+}
+
+const benchDays = 7
+
+var benchStart = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+
+func genLake(lake string, n int) error {
+	r := rand.New(rand.NewPCG(1, 2))
+	perDay := n / benchDays
+	for d := 0; d < benchDays; d++ {
+		cnt := perDay
+		if d == benchDays-1 {
+			cnt = n - perDay*(benchDays-1)
+		}
+		day := benchStart.AddDate(0, 0, d)
+		if err := genCloudTrail(lake, day, cnt, r); err != nil {
+			return err
+		}
+		if err := genAccess(lake, day, cnt/10, r); err != nil {
+			return err
+		}
+		if err := genFlow(lake, day, cnt/10, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func partDir(lake, table string, day time.Time) (string, error) {
+	dir := filepath.Join(lake, table, "account=111122223333", "region=us-east-1", "date="+day.Format(time.DateOnly))
+	return dir, os.MkdirAll(dir, 0o755)
+}
+
+func writeRows[R any](dir string, rows []R) error {
+	f, err := os.Create(filepath.Join(dir, "bench.parquet"))
+	if err != nil {
+		return err
+	}
+	w := parquet.NewGenericWriter[R](f, parquet.Compression(&pzstd.Codec{Level: pzstd.SpeedFastest}))
+	for i := 0; i < len(rows); i += 65536 {
+		if _, err := w.Write(rows[i:min(i+65536, len(rows))]); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	if err := w.Close(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+var (
+	benchUsers  = 200
+	benchNames  = []string{"GetObject", "GetObject", "GetObject", "GetObject", "PutObject", "HeadObject", "ListBuckets", "DescribeInstances", "AssumeRole", "GetCallerIdentity", "PutBucketPolicy", "CreateAccessKey", "InvokeModel", "ConsoleLogin"}
+	benchSource = map[string]string{"GetObject": "s3.amazonaws.com", "PutObject": "s3.amazonaws.com", "HeadObject": "s3.amazonaws.com", "ListBuckets": "s3.amazonaws.com", "PutBucketPolicy": "s3.amazonaws.com",
+		"DescribeInstances": "ec2.amazonaws.com", "AssumeRole": "sts.amazonaws.com", "GetCallerIdentity": "sts.amazonaws.com", "CreateAccessKey": "iam.amazonaws.com", "InvokeModel": "bedrock.amazonaws.com", "ConsoleLogin": "signin.amazonaws.com"}
+)
+
+func genCloudTrail(lake string, day time.Time, n int, r *rand.Rand) error {
+	dir, err := partDir(lake, "cloudtrail", day)
+	if err != nil {
+		return err
+	}
+	rows := make([]cloudtrail.Row, n)
+	base := day.UnixMicro()
+	step := int64(86400e6) / int64(max(n, 1))
+	uri := "s3://bench/AWSLogs/111122223333/CloudTrail/us-east-1/" + day.Format("2006/01/02") + "/bench.json.gz"
+	for i := range rows {
+		u := r.IntN(benchUsers)
+		name := benchNames[r.IntN(len(benchNames))]
+		row := &rows[i]
+		row.EventTime = base + int64(i)*step
+		row.EventName = name
+		row.EventSource = benchSource[name]
+		row.AWSRegion = "us-east-1"
+		row.RecipientAccountID = "111122223333"
+		row.AccountID = "111122223333"
+		row.SourceURI = uri
+		row.SourceOffset = int64(i)
+		row.EventID = strconv.Itoa(i)
+		if u%4 == 0 {
+			row.IdentityType = "AssumedRole"
+			row.ActorARN = "arn:aws:iam::111122223333:role/app-" + strconv.Itoa(u)
+			row.PrincipalARN = "arn:aws:sts::111122223333:assumed-role/app-" + strconv.Itoa(u) + "/i-0abc" + strconv.Itoa(u)
+			row.SessionName = "i-0abc" + strconv.Itoa(1000+u)
+			row.AccessKeyID = "ASIA" + strconv.Itoa(100000+u)
+		} else {
+			row.IdentityType = "IAMUser"
+			row.ActorARN = "arn:aws:iam::111122223333:user/u" + strconv.Itoa(u)
+			row.PrincipalARN = row.ActorARN
+			row.UserName = "u" + strconv.Itoa(u)
+			row.AccessKeyID = "AKIA" + strconv.Itoa(100000+u)
+		}
+		row.SourceIP = "198.51.100." + strconv.Itoa(u%50+r.IntN(2))
+		row.UserAgent = "aws-cli/2.15." + strconv.Itoa(u%7)
+		switch name {
+		case "GetObject", "PutObject", "HeadObject":
+			row.EventCategory = "Data"
+			row.Bucket = "bucket-" + strconv.Itoa(u%20)
+			row.ObjectKey = "k/" + strconv.Itoa(r.IntN(100000))
+			b := int64(r.IntN(8 << 20))
+			row.BytesOut = &b
+			row.RequestParameters = `{"bucketName":"` + row.Bucket + `","key":"` + row.ObjectKey + `"}`
+			row.AdditionalEventData = `{"bytesTransferredOut":` + strconv.FormatInt(b, 10) + `}`
+		case "PutBucketPolicy":
+			row.Bucket = "bucket-" + strconv.Itoa(u%20)
+			row.RequestParameters = `{"bucketName":"` + row.Bucket + `","bucketPolicy":{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"s3:GetObject"}]}}`
+		case "AssumeRole":
+			row.RoleARN = "arn:aws:iam::111122223333:role/app-" + strconv.Itoa(r.IntN(benchUsers))
+			row.RequestParameters = `{"roleArn":"` + row.RoleARN + `","roleSessionName":"s"}`
+		case "ConsoleLogin":
+			row.ResponseElements = `{"ConsoleLogin":"Success"}`
+			row.AdditionalEventData = `{"MFAUsed":"Yes"}`
+		case "CreateAccessKey":
+			row.RequestParameters = `{"userName":"` + row.UserName + `"}`
+		default:
+			row.RequestParameters = `{}`
+		}
+		if r.IntN(50) == 0 {
+			row.ErrorCode = "AccessDenied"
+		}
+	}
+	return writeRows(dir, rows)
+}
+
+func genAccess(lake string, day time.Time, n int, r *rand.Rand) error {
+	dir, err := partDir(lake, "s3_access", day)
+	if err != nil {
+		return err
+	}
+	rows := make([]s3access.Row, n)
+	base := day.UnixMicro()
+	step := int64(86400e6) / int64(max(n, 1))
+	for i := range rows {
+		u := r.IntN(benchUsers)
+		row := &rows[i]
+		row.EventTime = base + int64(i)*step
+		row.Bucket = "bucket-" + strconv.Itoa(u%20)
+		row.RemoteIP = "198.51.100." + strconv.Itoa(u%50)
+		row.Requester = "arn:aws:iam::111122223333:user/u" + strconv.Itoa(u)
+		row.RequesterARN = row.Requester
+		row.Operation = "REST.GET.OBJECT"
+		row.Key = "k/" + strconv.Itoa(r.IntN(100000))
+		st := int32(200)
+		row.HTTPStatus = &st
+		b := int64(r.IntN(8 << 20))
+		row.BytesSent = &b
+		row.AuthType = "AuthHeader"
+		if r.IntN(100) == 0 {
+			row.AuthType = "QueryString"
+		}
+		row.SourceURI = "s3://logs/" + row.Bucket + "/" + day.Format(time.DateOnly)
+		row.SourceOffset = int64(i)
+	}
+	return writeRows(dir, rows)
+}
+
+func genFlow(lake string, day time.Time, n int, r *rand.Rand) error {
+	dir, err := partDir(lake, "vpc_flow", day)
+	if err != nil {
+		return err
+	}
+	rows := make([]vpcflow.Row, n)
+	base := day.UnixMicro()
+	step := int64(86400e6) / int64(max(n, 1))
+	for i := range rows {
+		row := &rows[i]
+		t := base + int64(i)*step
+		e := t + 60e6
+		row.StartTime, row.EndTime = &t, &e
+		row.AccountID = "111122223333"
+		row.InterfaceID = "eni-" + strconv.Itoa(r.IntN(300))
+		row.SubnetID = "subnet-" + strconv.Itoa(r.IntN(10))
+		row.SrcAddr = "10.0." + strconv.Itoa(r.IntN(4)) + "." + strconv.Itoa(r.IntN(250))
+		row.DstAddr = "203.0.113." + strconv.Itoa(r.IntN(250))
+		b := int64(r.IntN(1 << 20))
+		row.Bytes = &b
+		port := int32(443)
+		row.DstPort = &port
+		row.Action = "ACCEPT"
+		row.FlowDirection = "egress"
+		row.SourceURI = "s3://flow/" + day.Format(time.DateOnly)
+		row.SourceOffset = int64(i)
+	}
+	return writeRows(dir, rows)
+}

@@ -1,0 +1,17 @@
+-- DynamoDB table exported to a bucket outside the account
+-- One finding per matching CloudTrail event. Parameters come from the
+-- one-row table params (see detections/doc.go).
+SELECT md5(p.detection_id || '|' || c.source_uri || '|' || c.source_offset) AS finding_id,
+       p.detection_id, p.title, p.severity, c.event_time, c.actor_arn, c.source_ip,
+       coalesce(c.recipient_account_id, c.account_id) AS account_id, c.aws_region AS region,
+       c.event_name AS operation, json_extract_string(c.request_parameters, '$.tableArn') AS resource, p.attack_ids,
+       CAST(json_object('bucket', json_extract_string(c.request_parameters, '$.s3Bucket'), 'bucket_owner', json_extract_string(c.request_parameters, '$.s3BucketOwner')) AS VARCHAR) AS evidence, c.source_uri
+FROM cloudtrail c, params p
+WHERE c.event_time >= p.window_start AND c.event_time < p.window_end
+  AND (c.error_code IS NULL OR c.error_code = 'Success')
+  AND c.event_name = 'ExportTableToPointInTime'
+  AND ((json_extract_string(c.request_parameters, '$.s3BucketOwner') IS NOT NULL
+        AND json_extract_string(c.request_parameters, '$.s3BucketOwner') <> coalesce(c.recipient_account_id, c.account_id)
+        AND NOT list_contains(p.trusted_accounts, json_extract_string(c.request_parameters, '$.s3BucketOwner')))
+       OR NOT EXISTS (SELECT 1 FROM cloudtrail h WHERE h.bucket = json_extract_string(c.request_parameters, '$.s3Bucket')
+                       AND coalesce(h.recipient_account_id, h.account_id) = coalesce(c.recipient_account_id, c.account_id)))

@@ -1,0 +1,15 @@
+-- Snapshot or image copied across regions
+-- One finding per matching CloudTrail event. Parameters come from the
+-- one-row table params (see detections/doc.go).
+SELECT md5(p.detection_id || '|' || c.source_uri || '|' || c.source_offset) AS finding_id,
+       p.detection_id, p.title, p.severity, c.event_time, c.actor_arn, c.source_ip,
+       coalesce(c.recipient_account_id, c.account_id) AS account_id, c.aws_region AS region,
+       c.event_name AS operation, coalesce(json_extract_string(c.request_parameters, '$.sourceSnapshotId'), json_extract_string(c.request_parameters, '$.sourceImageId'), json_extract_string(c.request_parameters, '$.sourceDBSnapshotIdentifier')) AS resource, p.attack_ids,
+       CAST(json_object('source_region', json_extract_string(c.request_parameters, '$.sourceRegion'), 'destination_region', c.aws_region, 'request', c.request_parameters) AS VARCHAR) AS evidence, c.source_uri
+FROM cloudtrail c, params p
+WHERE c.event_time >= p.window_start AND c.event_time < p.window_end
+  AND (c.error_code IS NULL OR c.error_code = 'Success')
+  AND c.event_name IN ('CopySnapshot', 'CopyImage', 'CopyDBSnapshot', 'CopyDBClusterSnapshot')
+  AND coalesce(json_extract_string(c.request_parameters, '$.sourceRegion'),
+               regexp_extract(coalesce(json_extract_string(c.request_parameters, '$.sourceDBSnapshotIdentifier'),
+                                       json_extract_string(c.request_parameters, '$.sourceDBClusterSnapshotIdentifier'), ''), '^arn:aws[a-z-]*:rds:([a-z0-9-]+):', 1)) NOT IN ('', c.aws_region)
