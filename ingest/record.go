@@ -112,6 +112,9 @@ type Spec[R any] struct {
 	// raw (not decompressed) object, which is then an io.ReaderAt too
 	// (for Parquet-delivered logs); ObjectInfo.Size is its size.
 	RawParquet func(key string) bool
+	// Unindexed lists columns nobody filters by range (long JSON text):
+	// they get no page min/max statistics, which are costly to compute.
+	Unindexed []string
 	// Layout, when set, reads the account and region from an object key
 	// that follows one of the source's AWS delivery layouts.
 	Layout func(key string) (account, region string, ok bool)

@@ -7,6 +7,7 @@ import (
 	"path"
 	"slices"
 	"sort"
+	"sync"
 
 	"github.com/parquet-go/parquet-go"
 	pzstd "github.com/parquet-go/parquet-go/compress/zstd"
@@ -67,28 +68,40 @@ func (w *typedWriter[R, P]) keepEarlier(pb *partBuf[R], h Hash, r *R, o *objStat
 }
 
 type typedWriter[R any, P rowPtr[R]] struct {
-	env   *writerEnv
-	table string
-	bloom []string
-	parts map[string]*partBuf[R]
-	bytes int64
+	mu        sync.Mutex
+	free      []*parquet.GenericWriter[R]
+	unindexed []string
+	env       *writerEnv
+	table     string
+	bloom     []string
+	parts     map[string]*partBuf[R]
+	bytes     int64
 }
 
 func (s *source[R, P]) newWriter(env *writerEnv) tableWriter {
-	return &typedWriter[R, P]{env: env, table: s.spec.Table, bloom: s.spec.Bloom, parts: map[string]*partBuf[R]{}}
+	return &typedWriter[R, P]{env: env, table: s.spec.Table, bloom: s.spec.Bloom, unindexed: s.spec.Unindexed, parts: map[string]*partBuf[R]{}}
 }
 
 func (w *typedWriter[R, P]) buffered() int64 { return w.bytes }
 
 func (w *typedWriter[R, P]) add(ctx context.Context, o *objState, rows any) error {
 	rs := rows.([]R)
+	var (
+		lastPart Partition
+		pd       *partDedup
+	)
 	for i := range rs {
 		r := P(&rs[i])
-		part := r.LakePartition()
-		pd, err := w.env.dedup.part(ctx, w.table, part)
-		if err != nil {
-			return err
+		// Rows of a batch nearly always share a partition: look its
+		// fingerprint set up once.
+		if part := r.LakePartition(); pd == nil || part != lastPart {
+			var err error
+			if pd, err = w.env.dedup.part(ctx, w.table, part); err != nil {
+				return err
+			}
+			lastPart = part
 		}
+		part := lastPart
 		h := r.Fingerprint()
 		uri, off := r.Origin()
 		origin := originHash(uri, off)
@@ -206,7 +219,20 @@ func (w *typedWriter[R, P]) writePart(ctx context.Context, pb *partBuf[R], commi
 		}
 		opts = append(opts, parquet.BloomFilters(bf...))
 	}
-	pw := parquet.NewGenericWriter[R](f, opts...)
+	if len(w.unindexed) > 0 {
+		for _, c := range w.unindexed {
+			opts = append(opts, parquet.SkipPageBounds(c))
+		}
+	}
+	// Writers are reused across files: their column buffers are the
+	// biggest allocation of a commit.
+	pw := w.getWriter()
+	if pw == nil {
+		pw = parquet.NewGenericWriter[R](f, opts...)
+	} else {
+		pw.Reset(f)
+		pw.SetKeyValueMetadata("leakscope.commit", commit)
+	}
 	const chunk = 4096
 	for i := 0; i < len(sorted); i += chunk {
 		if err := ctx.Err(); err != nil {
@@ -222,6 +248,7 @@ func (w *typedWriter[R, P]) writePart(ctx context.Context, pb *partBuf[R], commi
 		f.Abort()
 		return committedFile{}, fmt.Errorf("write %s: %w", rel, err)
 	}
+	w.putWriter(pw)
 	// Durable (local: fsynced; S3: upload complete) before the commit
 	// record names it.
 	size, err := f.Commit()
@@ -229,6 +256,23 @@ func (w *typedWriter[R, P]) writePart(ctx context.Context, pb *partBuf[R], commi
 		return committedFile{}, fmt.Errorf("write %s: %w", rel, err)
 	}
 	return committedFile{Path: rel, Staged: staged, Table: w.table, Rows: int64(len(sorted)), Bytes: size}, nil
+}
+
+func (w *typedWriter[R, P]) getWriter() *parquet.GenericWriter[R] {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if n := len(w.free); n > 0 {
+		pw := w.free[n-1]
+		w.free = w.free[:n-1]
+		return pw
+	}
+	return nil
+}
+
+func (w *typedWriter[R, P]) putWriter(pw *parquet.GenericWriter[R]) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.free = append(w.free, pw)
 }
 
 // sortColumn is the time column each table is sorted by.

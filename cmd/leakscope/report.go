@@ -588,4 +588,3 @@ func fmtT(t time.Time) string {
 	}
 	return t.UTC().Format(time.RFC3339)
 }
-

@@ -15,6 +15,8 @@ func Spec() ingest.Spec[Row] {
 		Table:  "cloudtrail",
 		Sniff:  Sniff,
 		Decode: Decode,
+		Unindexed: []string{"user_identity", "request_parameters", "response_elements", "additional_event_data",
+			"resources", "service_event_details", "tls_details", "insight_details", "extra_fields"},
 		Bloom: []string{
 			"access_key_id", "actor_arn", "principal_arn", "source_ip", "bucket",
 			"event_id", "request_id", "issued_access_key_id",
