@@ -166,7 +166,7 @@ WHERE c.event_time >= p.window_start AND c.event_time < p.window_end
 	} else {
 		count := "count(*)"
 		if agg.countExpr != "" {
-			count = "count(DISTINCT cnt)"
+			count = "count(DISTINCT sigma_cnt)"
 		}
 		cnt, by := "NULL", "NULL"
 		if agg.countExpr != "" {
@@ -177,22 +177,22 @@ WHERE c.event_time >= p.window_start AND c.event_time < p.window_end
 		}
 		sql = header + fmt.Sprintf(`-- Aggregation: %s over tumbling windows of %d seconds.
 WITH m AS (
-  SELECT c.*, %s AS cnt, CAST(%s AS VARCHAR) AS grp, time_bucket(to_seconds(%d), c.event_time) AS bucket
+  SELECT c.*, %s AS sigma_cnt, CAST(%s AS VARCHAR) AS sigma_grp, time_bucket(to_seconds(%d), c.event_time) AS sigma_window
   FROM cloudtrail c, params p
   WHERE c.event_time >= p.window_start AND c.event_time < p.window_end
     AND (%s)
 ), g AS (
-  SELECT bucket, grp, %s AS n, min(event_time) AS t, arg_min(actor_arn, event_time) AS actor,
+  SELECT sigma_window, sigma_grp, %s AS n, min(event_time) AS t, arg_min(actor_arn, event_time) AS actor,
          arg_min(source_ip, event_time) AS ip, arg_min(coalesce(recipient_account_id, account_id), event_time) AS account,
          arg_min(aws_region, event_time) AS region, arg_min(source_uri, event_time) AS uri,
          list_distinct(list(event_name)) AS names
-  FROM m GROUP BY bucket, grp
+  FROM m GROUP BY sigma_window, sigma_grp
 )
-SELECT md5(p.detection_id || '|' || g.bucket || '|' || coalesce(g.grp, '')) AS finding_id,
+SELECT md5(p.detection_id || '|' || CAST(g.sigma_window AS VARCHAR) || '|' || coalesce(g.sigma_grp, '')) AS finding_id,
        p.detection_id, p.title, p.severity, g.t AS event_time, g.actor AS actor_arn, g.ip AS source_ip,
-       g.account AS account_id, g.region, array_to_string(g.names, ',') AS operation, g.grp AS resource, p.attack_ids,
-       CAST(json_object('sigma_id', p.sigma_id, 'note', p.sigma_note, 'count', g.n, 'window_start', g.bucket,
-            'group', g.grp) AS VARCHAR) AS evidence, g.uri AS source_uri
+       g.account AS account_id, g.region, array_to_string(g.names, ',') AS operation, g.sigma_grp AS resource, p.attack_ids,
+       CAST(json_object('sigma_id', p.sigma_id, 'note', p.sigma_note, 'count', g.n, 'window_start', g.sigma_window,
+            'group', g.sigma_grp) AS VARCHAR) AS evidence, g.uri AS source_uri
 FROM g, params p
 WHERE g.n %s %d
 `, sqlComment(agg.text), agg.seconds, cnt, by, agg.seconds, where, count, agg.op, agg.n)

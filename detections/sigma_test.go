@@ -205,3 +205,43 @@ detection:
 		}
 	}
 }
+
+func TestSigmaAggregation(t *testing.T) {
+	src := `title: Burst of GetObject
+id: 0b7f0c4e-1111-4222-8333-944455556668
+level: medium
+logsource:
+    product: aws
+    service: cloudtrail
+detection:
+    selection:
+        eventName: GetObject
+    timeframe: 10m
+    condition: selection | count() by userIdentity.arn > 2
+tags:
+    - attack.collection
+    - attack.t1530
+`
+	r, err := CompileSigma([]byte(src), "agg.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := buildLake(t, caseFiles(t, "rules/s3-getobject-volume-cloudtrail", "nofire"))
+	fs, err := RunRule(context.Background(), eng.DB(), &r, Window{})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, r.SQL)
+	}
+	if len(fs) != 7 {
+		t.Fatalf("%d findings, want one per day (7)", len(fs))
+	}
+	seen := map[string]bool{}
+	for _, f := range fs {
+		if seen[f.FindingID] || !strings.Contains(f.Evidence, `"count":3`) || !strings.HasSuffix(f.Resource, "assumed-role/etl-reader/etl") {
+			t.Errorf("finding %+v", f)
+		}
+		seen[f.FindingID] = true
+	}
+	if got, _ := RunRule(context.Background(), eng.DB(), &r, Window{}); got[0].FindingID != fs[0].FindingID {
+		t.Error("aggregate finding ids are not deterministic")
+	}
+}

@@ -3,7 +3,6 @@ package scope_test
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -245,5 +244,3 @@ func diffList[T comparable](t *testing.T, what string, got, want []T) {
 	}
 	t.Errorf("%s: got %d, want %d; %d missing (first %+v), %d unexpected (first %+v)", what, len(got), len(want), len(missing), show(missing), len(extra), show(extra))
 }
-
-var _ = os.Getenv

@@ -3,6 +3,7 @@ package scope_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/leakscope/leakscope/detections/scope"
@@ -165,7 +166,7 @@ func TestNovelSession(t *testing.T) {
 	if !slices.Equal(arns, want) {
 		t.Fatalf("principals = %q, want %q", arns, want)
 	}
-	if why := res.Why[want[1]]; why == "" || !contains(why, "192.0.2.77") {
+	if why := res.Why[want[1]]; why == "" || !strings.Contains(why, "192.0.2.77") {
 		t.Errorf("why = %q", why)
 	}
 	if res.Scope.Totals.BytesRead != 6 {
