@@ -45,14 +45,7 @@ func truthSeeds(tr *fixtures.Truth) query.Seeds {
 
 // knownGaps are parts of a fixture's truth the generated logs do not
 // support; the test checks the engine does not invent them.
-var knownGaps = map[string][]string{
-	// The notebook's interface is never named in CloudTrail: the planted
-	// DescribeNotebookInstance / CreatePresignedNotebookInstanceUrl calls
-	// carry no responseElements, so nothing ties eni-0f66a77b88c99daa6 to
-	// the in-scope session. TestScopeSageMakerInventory supplies the link
-	// through --config and expects the exact egress.
-	"sagemaker": {"network_egress"},
-}
+var knownGaps = map[string][]string{}
 
 func TestScopeAccuracy(t *testing.T) {
 	if testing.Short() {
@@ -66,11 +59,6 @@ func TestScopeAccuracy(t *testing.T) {
 				t.Fatal(err)
 			}
 			compareScope(t, scenario, toFixture(t, res.Scope), tr.Expected, knownGaps[scenario])
-			if scenario == "sagemaker" {
-				if len(res.Scope.NetworkEgress) != 0 {
-					t.Errorf("egress without a logged interface link: %+v", res.Scope.NetworkEgress)
-				}
-			}
 		})
 	}
 }
