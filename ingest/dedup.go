@@ -56,13 +56,19 @@ func compareEntry(a, b dedupEntry) int {
 type partDedup struct {
 	dir    string // relative to the lake root
 	base   []dedupEntry
-	recent map[Hash]uint64 // added since the last commit
-	used   int64           // LRU clock
+	recent map[Hash]uint64 // added since the last hand-over to a commit
+	// inflight holds what the commit under way publishes; it joins base
+	// when that commit lands.
+	inflight []dedupEntry
+	used     int64 // LRU clock
 }
 
 func (p *partDedup) lookup(h Hash) (uint64, bool) {
 	if o, ok := p.recent[h]; ok {
 		return o, true
+	}
+	if i, ok := slices.BinarySearchFunc(p.inflight, dedupEntry{h: h}, compareEntry); ok {
+		return p.inflight[i].origin, true
 	}
 	i, ok := slices.BinarySearchFunc(p.base, dedupEntry{h: h}, compareEntry)
 	if ok {
@@ -138,11 +144,15 @@ func loadSegments(ctx context.Context, fsys lakeFS, dir string) ([]dedupEntry, e
 	return out, nil
 }
 
-// stageSegments writes, for every partition with fingerprints added since
-// the last commit, a segment into staging, and returns the files for the
-// commit record. The new fingerprints are merged into the base sets.
-func (d *dedupIndex) stageSegments(ctx context.Context, stageRoot, commit string) ([]committedFile, error) {
-	var files []committedFile
+// detachSegments hands the fingerprints added since the last hand-over
+// to a commit: write stages one segment per partition; the fingerprints
+// stay visible to lookups (in flight) until land merges them.
+func (d *dedupIndex) detachSegments(stageRoot string) func(ctx context.Context, commit string) ([]committedFile, error) {
+	type seg struct {
+		key string
+		buf []byte
+	}
+	var segs []seg
 	keys := make([]string, 0, len(d.parts))
 	for k, pd := range d.parts {
 		if len(pd.recent) > 0 {
@@ -150,8 +160,6 @@ func (d *dedupIndex) stageSegments(ctx context.Context, stageRoot, commit string
 		}
 	}
 	slices.Sort(keys)
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(8)
 	for _, k := range keys {
 		pd := d.parts[k]
 		add := make([]dedupEntry, 0, len(pd.recent))
@@ -165,19 +173,38 @@ func (d *dedupIndex) stageSegments(ctx context.Context, stageRoot, commit string
 			buf = binary.LittleEndian.AppendUint64(buf, e.h.Lo)
 			buf = binary.LittleEndian.AppendUint64(buf, e.origin)
 		}
-		rel := path.Join(dedupDir, k, commit+".idx")
-		staged := path.Join(stageRoot, "dedup", k, commit+".idx")
-		g.Go(func() error { return d.fs.WriteFile(gctx, staged, buf) })
-		files = append(files, committedFile{Path: rel, Staged: staged})
-		pd.base = mergeSorted(pd.base, add)
-		d.entries += len(add)
+		pd.inflight = add
 		clear(pd.recent)
+		segs = append(segs, seg{k, buf})
 	}
-	if err := g.Wait(); err != nil {
-		return nil, err
+	return func(ctx context.Context, commit string) ([]committedFile, error) {
+		var files []committedFile
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(8)
+		for _, s := range segs {
+			rel := path.Join(dedupDir, s.key, commit+".idx")
+			staged := path.Join(stageRoot, "dedup", s.key, commit+".idx")
+			g.Go(func() error { return d.fs.WriteFile(gctx, staged, s.buf) })
+			files = append(files, committedFile{Path: rel, Staged: staged})
+		}
+		if err := g.Wait(); err != nil {
+			return nil, err
+		}
+		return files, nil
+	}
+}
+
+// land merges the fingerprints of the commit that just landed into the
+// base sets and evicts idle partitions over budget.
+func (d *dedupIndex) land() {
+	for _, pd := range d.parts {
+		if len(pd.inflight) > 0 {
+			pd.base = mergeSorted(pd.base, pd.inflight)
+			d.entries += len(pd.inflight)
+			pd.inflight = nil
+		}
 	}
 	d.evict()
-	return files, nil
 }
 
 func mergeSorted(a, b []dedupEntry) []dedupEntry {
@@ -203,7 +230,7 @@ func (d *dedupIndex) evict() {
 		var victim string
 		var oldest int64 = 1<<63 - 1
 		for k, pd := range d.parts {
-			if len(pd.recent) == 0 && pd.used < oldest {
+			if len(pd.recent) == 0 && len(pd.inflight) == 0 && pd.used < oldest {
 				victim, oldest = k, pd.used
 			}
 		}

@@ -117,7 +117,7 @@ type objState struct {
 	bad        []quarantineRec
 	badDropped int64
 
-	pending, written, duplicates, resumed int64
+	pending, inflight, written, duplicates, resumed int64
 	done, committed                       bool
 }
 
@@ -145,6 +145,7 @@ type runner struct {
 	env      *writerEnv
 	writers  map[string]tableWriter
 	waiting  []*objState
+	inflight *inflightCommit
 	seq      int
 	stats    *Stats
 	progress struct {
@@ -551,7 +552,8 @@ func (r *runner) writeLoop(ctx context.Context, ch <-chan wmsg) error {
 		for _, w := range r.writers {
 			buffered += w.buffered()
 		}
-		if buffered > r.cfg.MemoryBudget || (buffered > 0 && time.Since(lastCommit) > r.cfg.CommitEvery) {
+		// Half the budget: the other half is the commit in flight.
+		if buffered > r.cfg.MemoryBudget/2 || (buffered > 0 && time.Since(lastCommit) > r.cfg.CommitEvery) {
 			if err := r.commit(ctx); err != nil {
 				failed = err
 				continue
@@ -560,40 +562,63 @@ func (r *runner) writeLoop(ctx context.Context, ch <-chan wmsg) error {
 		}
 	}
 	if failed != nil {
+		if r.inflight != nil {
+			<-r.inflight.done
+			r.inflight = nil
+		}
 		return failed
 	}
 	if ctx.Err() != nil {
+		if r.inflight != nil {
+			<-r.inflight.done
+			r.inflight = nil
+		}
 		return ctx.Err()
 	}
-	return r.commit(ctx)
+	if err := r.commit(ctx); err != nil {
+		return err
+	}
+	return r.land()
 }
 
-// commit flushes every buffer into staged files, then publishes them with
-// the duplicate index segments, the quarantine and the manifest entries of
-// the objects now complete, through one atomic commit record.
-func (r *runner) commit(ctx context.Context) error {
-	r.seq++
-	id := fmt.Sprintf("%s-%05d", r.run, r.seq)
-	rec := commitRecord{Commit: id, Run: r.run, Seq: r.seq, Shard: r.cfg.Select.Shard.String(), ToolVersion: r.cfg.ToolVersion}
+// inflightCommit is a commit being written in the background while the
+// writer goroutine keeps buffering rows.
+type inflightCommit struct {
+	id       string
+	done     chan error
+	rows     map[*objState]int64 // each object's rows in this commit
+	complete []*objState         // objects whose last rows this commit publishes
+	rec      *commitRecord
+}
 
+// commit hands every buffer over to a background commit that writes them
+// as staged files and publishes them with the duplicate index segments,
+// the quarantine and the manifest entries of the objects now complete,
+// through one atomic commit record. At most one commit is in flight: the
+// previous one lands first, which is the writer's back-pressure.
+func (r *runner) commit(ctx context.Context) error {
+	if err := r.land(); err != nil {
+		return err
+	}
 	tables := make([]string, 0, len(r.writers))
 	for t := range r.writers {
 		tables = append(tables, t)
 	}
 	slices.Sort(tables)
+	var writes []func(context.Context, string) ([]committedFile, error)
+	rows := map[*objState]int64{}
 	for _, t := range tables {
-		files, err := r.writers[t].flush(ctx, id)
-		if err != nil {
-			return fmt.Errorf("write lake: %w", err)
+		if r.writers[t].buffered() == 0 {
+			continue
 		}
-		rec.Files = append(rec.Files, files...)
+		w, n := r.writers[t].detach()
+		writes = append(writes, w)
+		for o, c := range n {
+			rows[o] += c
+			o.pending -= c
+			o.inflight += c
+		}
 	}
-	segs, err := r.env.dedup.stageSegments(ctx, r.env.stage, id)
-	if err != nil {
-		return fmt.Errorf("write duplicate index: %w", err)
-	}
-	rec.Files = append(rec.Files, segs...)
-
 	var complete []*objState
 	rest := r.waiting[:0]
 	for _, o := range r.waiting {
@@ -604,8 +629,15 @@ func (r *runner) commit(ctx context.Context) error {
 		}
 	}
 	r.waiting = rest
+	if len(writes) == 0 && len(complete) == 0 {
+		return nil
+	}
+	segWrite := r.env.dedup.detachSegments(r.env.stage)
 	slices.SortFunc(complete, func(a, b *objState) int { return strings.Compare(a.obj.URI, b.obj.URI) })
 
+	r.seq++
+	id := fmt.Sprintf("%s-%05d", r.run, r.seq)
+	rec := &commitRecord{Commit: id, Run: r.run, Seq: r.seq, Shard: r.cfg.Select.Shard.String(), ToolVersion: r.cfg.ToolVersion}
 	var qbuf []byte
 	for _, o := range complete {
 		for _, q := range o.bad {
@@ -620,7 +652,40 @@ func (r *runner) commit(ctx context.Context) error {
 			b, _ := json.Marshal(quarantineRec{Table: o.entry.Table, Object: o.obj.URI, Reason: fmt.Sprintf("%d more quarantined records not kept (limit %d per object)", o.badDropped, maxQuarantinePerObject), Run: r.run, Commit: id})
 			qbuf = append(append(qbuf, b...), '\n')
 		}
+		e := &o.entry
+		e.Commit = id
+		e.RowsWritten = o.written + o.inflight + o.resumed
+		e.Duplicates = o.duplicates
+		e.Resumed = o.resumed
+		rec.Objects = append(rec.Objects, *e)
 	}
+	seq := r.seq
+	fc := &inflightCommit{id: id, done: make(chan error, 1), rows: rows, complete: complete, rec: rec}
+	r.inflight = fc
+	go func() {
+		fc.done <- r.publish(ctx, rec, seq, writes, segWrite, qbuf)
+	}()
+	return nil
+}
+
+// publish writes a commit's files, then its record, then renames the
+// files into place. It runs on its own goroutine and touches no state of
+// the writer goroutine.
+func (r *runner) publish(ctx context.Context, rec *commitRecord, seq int, writes []func(context.Context, string) ([]committedFile, error),
+	segWrite func(context.Context, string) ([]committedFile, error), qbuf []byte) error {
+	id := rec.Commit
+	for _, w := range writes {
+		files, err := w(ctx, id)
+		if err != nil {
+			return fmt.Errorf("write lake: %w", err)
+		}
+		rec.Files = append(rec.Files, files...)
+	}
+	segs, err := segWrite(ctx, id)
+	if err != nil {
+		return fmt.Errorf("write duplicate index: %w", err)
+	}
+	rec.Files = append(rec.Files, segs...)
 	if len(qbuf) > 0 {
 		rel := path.Join(quarantineDir, id+".jsonl")
 		staged := path.Join(r.env.stage, "quarantine", id+".jsonl")
@@ -629,44 +694,49 @@ func (r *runner) commit(ctx context.Context) error {
 		}
 		rec.Files = append(rec.Files, committedFile{Path: rel, Staged: staged})
 	}
-
-	for _, o := range complete {
-		e := &o.entry
-		e.Commit = id
-		e.RowsWritten = o.written + o.resumed
-		e.Duplicates = o.duplicates
-		e.Resumed = o.resumed
-		rec.Objects = append(rec.Objects, *e)
-	}
-	if len(rec.Objects) == 0 && len(rec.Files) == 0 {
-		r.seq--
-		return nil
-	}
 	b, err := json.MarshalIndent(rec, "", " ")
 	if err != nil {
 		return err
 	}
-	crashHook("staged", r.seq)
+	crashHook("staged", seq)
 	if err := r.env.fs.WriteFile(ctx, path.Join(manifestDir, id+".json"), b); err != nil {
 		return fmt.Errorf("write manifest: %w", err)
 	}
-	crashHook("recorded", r.seq)
-	if err := applyCommit(ctx, r.env.fs, &rec, nil); err != nil {
+	crashHook("recorded", seq)
+	if err := applyCommit(ctx, r.env.fs, rec, nil); err != nil {
 		return fmt.Errorf("publish commit %s: %w", id, err)
 	}
-	crashHook("applied", r.seq)
-	for _, o := range complete {
+	crashHook("applied", seq)
+	return nil
+}
+
+// land waits for the commit in flight, if any, and accounts for it.
+func (r *runner) land() error {
+	fc := r.inflight
+	if fc == nil {
+		return nil
+	}
+	r.inflight = nil
+	if err := <-fc.done; err != nil {
+		return err
+	}
+	for o, n := range fc.rows {
+		o.inflight -= n
+		o.written += n
+	}
+	r.env.dedup.land()
+	for _, o := range fc.complete {
 		o.committed = true
 		o.bad = nil
 		r.account(o)
 	}
 	r.stats.Commits++
-	for _, f := range rec.Files {
+	for _, f := range fc.rec.Files {
 		if f.Table != "" {
 			r.stats.FilesWritten++
 		}
 	}
-	r.cfg.Log.Info("commit", "commit", id, "files", len(rec.Files), "objects", len(rec.Objects))
+	r.cfg.Log.Info("commit", "commit", fc.id, "files", len(fc.rec.Files), "objects", len(fc.rec.Objects))
 	return nil
 }
 

@@ -33,8 +33,10 @@ type tableWriter interface {
 	add(ctx context.Context, o *objState, rows any) error
 	// buffered is the estimated memory held, in bytes.
 	buffered() int64
-	// flush writes every partition buffer to a staged Parquet file.
-	flush(ctx context.Context, commit string) ([]committedFile, error)
+	// detach hands the buffered partitions over to a commit: write
+	// writes them as staged Parquet files, rows counts each object's rows
+	// among them. The writer starts new buffers at once.
+	detach() (write func(ctx context.Context, commit string) ([]committedFile, error), rows map[*objState]int64)
 }
 
 type partBuf[R any] struct {
@@ -134,35 +136,38 @@ func (w *typedWriter[R, P]) add(ctx context.Context, o *objState, rows any) erro
 	return nil
 }
 
-func (w *typedWriter[R, P]) flush(ctx context.Context, commit string) ([]committedFile, error) {
-	keys := make([]string, 0, len(w.parts))
-	for k := range w.parts {
+func (w *typedWriter[R, P]) detach() (func(ctx context.Context, commit string) ([]committedFile, error), map[*objState]int64) {
+	parts := w.parts
+	w.parts = map[string]*partBuf[R]{}
+	w.bytes = 0
+	rows := map[*objState]int64{}
+	keys := make([]string, 0, len(parts))
+	for k, pb := range parts {
 		keys = append(keys, k)
+		for _, o := range pb.objs {
+			rows[o]++
+		}
+		pb.objs, pb.slot = nil, nil
 	}
 	slices.Sort(keys)
-	files := make([]committedFile, len(keys))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(max(1, w.env.workers))
-	for i, k := range keys {
-		pb := w.parts[k]
-		g.Go(func() error {
-			f, err := w.writePart(gctx, pb, commit)
-			files[i] = f
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	for _, k := range keys {
-		for _, o := range w.parts[k].objs {
-			o.pending--
-			o.written++
+	write := func(ctx context.Context, commit string) ([]committedFile, error) {
+		files := make([]committedFile, len(keys))
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(max(1, w.env.workers))
+		for i, k := range keys {
+			pb := parts[k]
+			g.Go(func() error {
+				f, err := w.writePart(gctx, pb, commit)
+				files[i] = f
+				return err
+			})
 		}
+		if err := g.Wait(); err != nil {
+			return nil, err
+		}
+		return files, nil
 	}
-	clear(w.parts)
-	w.bytes = 0
-	return files, nil
+	return write, rows
 }
 
 // writePart sorts one partition buffer by time, then source, then offset,

@@ -249,8 +249,8 @@ func (e *Engine) followRound(ctx context.Context, s *IdentitySet, w window, hop 
 	ep, eargs := in("event_name", credentialEvents)
 	q := `WITH hits AS (
 	SELECT event_time, access_key_id, principal_arn, source_ip,
-		` + ep + ` AND error_code IS NULL AND (issued_access_key_id IS NOT NULL OR issued_arn IS NOT NULL) AS cred,
-		` + kp + ` OR ` + sp + ` OR ` + ap + ` AS own,
+		coalesce(` + ep + ` AND error_code IS NULL AND (issued_access_key_id IS NOT NULL OR issued_arn IS NOT NULL), false) AS cred,
+		coalesce(` + kp + ` OR ` + sp + ` OR ` + ap + `, false) AS own,
 		event_name, issued_access_key_id, issued_arn, role_arn, coalesce(recipient_account_id, account) AS recipient, account_id
 	FROM cloudtrail
 	WHERE ` + wp + ` AND (` + kp + ` OR ` + sp + ` OR ` + ap + ` OR ` + bkp + ` OR ` + bsp + `)
