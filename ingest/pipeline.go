@@ -118,7 +118,7 @@ type objState struct {
 	badDropped int64
 
 	pending, inflight, written, duplicates, resumed int64
-	done, committed                       bool
+	done, committed                                 bool
 }
 
 type quarantineRec struct {
