@@ -33,7 +33,9 @@ demo: build
 	@tail -n 12 $(DEMO)/findings.txt
 	@echo
 	KEY=$$(grep -o '"AKIA[A-Z0-9]*"' $(DEMO)/logs/truth.json | head -n 1 | tr -d '"'); \
-	  $(BIN) scope --lake $(DEMO)/lake --access-key $$KEY --since 2026-11-14 --until 2026-11-14 --format table && \
+	  $(BIN) scope --lake $(DEMO)/lake --access-key $$KEY --since 2026-11-14 --until 2026-11-14 --format json --out $(DEMO)/scope.json && \
+	  $(BIN) scope --lake $(DEMO)/lake --access-key $$KEY --since 2026-11-14 --until 2026-11-14 --format table | sed -n '1,30p' && \
+	  echo "  … full scope: $(DEMO)/scope.json" && \
 	  $(BIN) report --lake $(DEMO)/lake --access-key $$KEY --since 2026-11-14 --until 2026-11-14 --out $(DEMO)/report.html && \
 	  $(BIN) report --lake $(DEMO)/lake --access-key $$KEY --since 2026-11-14 --until 2026-11-14 --out $(DEMO)/report.md
 	@echo "open $(CURDIR)/$(DEMO)/report.html"

@@ -216,7 +216,7 @@ func (e *Engine) Query(ctx context.Context, q string, args ...any) (*sql.Rows, e
 }
 
 // readKeywords may start a read-only statement.
-var readKeywords = map[string]bool{"SELECT": true, "WITH": true, "FROM": true, "VALUES": true, "TABLE": true, "(": true}
+var readKeywords = map[string]bool{"SELECT": true, "WITH": true, "FROM": true, "VALUES": true, "TABLE": true, "(": true, "DESCRIBE": true, "SUMMARIZE": true, "SHOW": true}
 
 // firstKeyword returns the first word of q after comments and blanks.
 func firstKeyword(q string) string {

@@ -13,6 +13,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/duckdb/duckdb-go/v2"
 )
 
 // Format is an output format.
@@ -227,6 +229,8 @@ func jsonValue(v any) any {
 	case []byte:
 		return string(x)
 	case *big.Int:
+		return json.Number(x.String())
+	case duckdb.Decimal:
 		return json.Number(x.String())
 	}
 	return v

@@ -66,9 +66,9 @@ func (x *rng) next(n uint64) uint64 {
 	return uint64(*x) % n
 }
 
-// benchIngestText times duckdbQuery (a COPY with %[1]s for the glob and
-// %[2]s for the output folder) and ingest.Run on the same tree, checks
-// that both keep every record, and reports the throughputs.
+// benchIngestText times duckdbQuery (a COPY whose two %s verbs take the
+// glob and the output folder) and ingest.Run on the same tree, checks that
+// both keep every record, and reports the throughputs.
 func benchIngestText(b *testing.B, tree benchTree, table, duckdbQuery string) {
 	ctx := context.Background()
 	var leak, duck time.Duration
