@@ -2,11 +2,14 @@ package detections
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,6 +25,11 @@ import (
 // LEAKSCOPE_BENCH_EVENTS CloudTrail events (default 10,000,000) plus one
 // S3 access row and one flow row per ten events, written directly as
 // Parquet with the lake's row types. Generation is not timed.
+//
+// For tuning: LEAKSCOPE_BENCH_LAKE=dir keeps the generated lake in dir and
+// reuses it when it already holds one (same event count); LEAKSCOPE_BENCH_RULES
+// (comma-separated ids) runs only those rules; LEAKSCOPE_BENCH_PER_RULE=1 also
+// times each rule alone and logs the durations, slowest first.
 func BenchmarkCatalog(b *testing.B) {
 	n := 10_000_000
 	if s := os.Getenv("LEAKSCOPE_BENCH_EVENTS"); s != "" {
@@ -35,15 +43,23 @@ func BenchmarkCatalog(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Run(fmt.Sprintf("events=%d", n), func(b *testing.B) {
-		lake := b.TempDir()
-		t0 := time.Now()
-		if err := genLake(lake, n); err != nil {
-			b.Fatal(err)
+	if s := os.Getenv("LEAKSCOPE_BENCH_RULES"); s != "" {
+		ids := strings.Split(s, ",")
+		rules = slices.DeleteFunc(rules, func(r Rule) bool { return !slices.Contains(ids, r.ID) })
+		if len(rules) != len(ids) {
+			b.Fatalf("LEAKSCOPE_BENCH_RULES=%q names rules the catalog does not hold", s)
 		}
-		b.Logf("generated %d CloudTrail events (+%d access, +%d flow rows) in %s", n, n/10, n/10, time.Since(t0).Round(time.Millisecond))
+	}
+	b.Run(fmt.Sprintf("events=%d", n), func(b *testing.B) {
+		lake := benchLake(b, n)
 		eng := openLake(b, lake)
 		ctx := context.Background()
+		if os.Getenv("LEAKSCOPE_BENCH_EXPLAIN") != "" {
+			explainRules(b, eng.DB(), rules)
+		}
+		if os.Getenv("LEAKSCOPE_BENCH_PER_RULE") != "" {
+			logRuleTimes(b, eng.DB(), rules)
+		}
 		b.ReportAllocs()
 		b.ResetTimer()
 		var findings int
@@ -65,6 +81,87 @@ func BenchmarkCatalog(b *testing.B) {
 		b.ReportMetric(float64(n)/sec, "events/s")
 		b.ReportMetric(float64(findings), "findings")
 	})
+}
+
+// benchLake generates the lake, in LEAKSCOPE_BENCH_LAKE/<n> when set (and
+// reused from there when already generated), else in a temporary folder.
+func benchLake(b *testing.B, n int) string {
+	b.Helper()
+	lake := b.TempDir()
+	if dir := os.Getenv("LEAKSCOPE_BENCH_LAKE"); dir != "" {
+		lake = filepath.Join(dir, strconv.Itoa(n))
+		if _, err := os.Stat(filepath.Join(lake, ".complete")); err == nil {
+			return lake
+		}
+		if err := os.RemoveAll(lake); err != nil {
+			b.Fatal(err)
+		}
+	}
+	t0 := time.Now()
+	if err := genLake(lake, n); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("generated %d CloudTrail events (+%d access, +%d flow rows) in %s", n, n/10, n/10, time.Since(t0).Round(time.Millisecond))
+	if err := os.WriteFile(filepath.Join(lake, ".complete"), nil, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	return lake
+}
+
+// logRuleTimes runs each rule alone once and logs the durations, slowest
+// first.
+func logRuleTimes(b *testing.B, db *sql.DB, rules []Rule) {
+	b.Helper()
+	type timing struct {
+		id string
+		d  time.Duration
+		n  int
+	}
+	var ts []timing
+	var total time.Duration
+	for i := range rules {
+		t0 := time.Now()
+		fs, err := RunRule(context.Background(), db, &rules[i], Window{})
+		if err != nil {
+			b.Fatalf("rule %s: %v", rules[i].ID, err)
+		}
+		d := time.Since(t0)
+		total += d
+		ts = append(ts, timing{rules[i].ID, d, len(fs)})
+	}
+	slices.SortFunc(ts, func(x, y timing) int { return int(y.d - x.d) })
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "per-rule times (sum %s):\n", total.Round(time.Millisecond))
+	for _, t := range ts {
+		fmt.Fprintf(&sb, "  %-45s %10s %6d findings\n", t.id, t.d.Round(time.Millisecond), t.n)
+	}
+	fmt.Fprint(os.Stderr, sb.String()) // b.Log output of benchmarks is truncated
+}
+
+// explainRules prints EXPLAIN ANALYZE of each rule to stderr.
+func explainRules(b *testing.B, db *sql.DB, rules []Rule) {
+	b.Helper()
+	ctx := context.Background()
+	for i := range rules {
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ps, args, err := paramsSQL(&rules[i], Window{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := conn.ExecContext(ctx, ps, args...); err != nil {
+			b.Fatal(err)
+		}
+		var typ, plan string
+		if err := conn.QueryRowContext(ctx, "EXPLAIN ANALYZE "+rules[i].SQL).Scan(&typ, &plan); err != nil {
+			b.Fatalf("rule %s: %v", rules[i].ID, err)
+		}
+		fmt.Fprintf(os.Stderr, "=== %s\n%s\n", rules[i].ID, plan)
+		conn.ExecContext(ctx, "DROP TABLE IF EXISTS params")
+		conn.Close()
+	}
 }
 
 const benchDays = 7

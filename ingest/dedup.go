@@ -52,29 +52,90 @@ func compareEntry(a, b dedupEntry) int {
 	return 0
 }
 
-// partDedup is the fingerprint set of one partition.
-type partDedup struct {
-	dir    string // relative to the lake root
-	base   []dedupEntry
-	recent map[Hash]uint64 // added since the last hand-over to a commit
-	// inflight holds what the commit under way publishes; it joins base
-	// when that commit lands.
-	inflight []dedupEntry
-	used     int64 // LRU clock
+// fpTable is an open-addressing hash table of fingerprints: the
+// fingerprint is already a uniform hash, so its low bits pick the slot.
+// About 34 bytes an entry at the 70% load it grows at.
+type fpTable struct {
+	slots []dedupEntry
+	n     int
 }
 
-func (p *partDedup) lookup(h Hash) (uint64, bool) {
-	if o, ok := p.recent[h]; ok {
-		return o, true
+// zero is the empty slot; the (astronomically unlikely) all-zero
+// fingerprint is stored as {0, 1}.
+func fpKey(h Hash) Hash {
+	if h.Hi == 0 && h.Lo == 0 {
+		h.Lo = 1
 	}
-	if i, ok := slices.BinarySearchFunc(p.inflight, dedupEntry{h: h}, compareEntry); ok {
-		return p.inflight[i].origin, true
+	return h
+}
+
+func (t *fpTable) get(h Hash) (uint64, bool) {
+	if t.n == 0 {
+		return 0, false
 	}
-	i, ok := slices.BinarySearchFunc(p.base, dedupEntry{h: h}, compareEntry)
-	if ok {
-		return p.base[i].origin, true
+	h = fpKey(h)
+	mask := uint64(len(t.slots) - 1)
+	for i := h.Lo & mask; ; i = (i + 1) & mask {
+		e := &t.slots[i]
+		if e.h == h {
+			return e.origin, true
+		}
+		if e.h.Hi == 0 && e.h.Lo == 0 {
+			return 0, false
+		}
 	}
-	return 0, false
+}
+
+// put sets the origin of h, adding it when absent.
+func (t *fpTable) put(h Hash, origin uint64) {
+	if len(t.slots) == 0 || (t.n+1)*10 > len(t.slots)*7 {
+		t.grow()
+	}
+	h = fpKey(h)
+	mask := uint64(len(t.slots) - 1)
+	for i := h.Lo & mask; ; i = (i + 1) & mask {
+		e := &t.slots[i]
+		if e.h == h {
+			e.origin = origin
+			return
+		}
+		if e.h.Hi == 0 && e.h.Lo == 0 {
+			*e = dedupEntry{h: h, origin: origin}
+			t.n++
+			return
+		}
+	}
+}
+
+func (t *fpTable) grow() {
+	old := t.slots
+	t.slots = make([]dedupEntry, max(1024, 2*len(old)))
+	t.n = 0
+	for _, e := range old {
+		if e.h.Hi != 0 || e.h.Lo != 0 {
+			t.put(e.h, e.origin)
+		}
+	}
+}
+
+// partDedup is the fingerprint set of one partition.
+type partDedup struct {
+	dir   string // relative to the lake root
+	table fpTable
+	// pending are the fingerprints added since the last hand-over to a
+	// commit (their current origin is in table).
+	pending []Hash
+	used    int64 // LRU clock
+}
+
+func (p *partDedup) lookup(h Hash) (uint64, bool) { return p.table.get(h) }
+
+// add records a new fingerprint, or moves an existing one to origin.
+func (p *partDedup) add(h Hash, origin uint64) {
+	if _, ok := p.table.get(h); !ok {
+		p.pending = append(p.pending, h)
+	}
+	p.table.put(h, origin)
 }
 
 // dedupIndex holds the fingerprint sets of the partitions a run touches,
@@ -98,13 +159,15 @@ func (d *dedupIndex) part(ctx context.Context, table string, p Partition) (*part
 		pd.used = d.clock
 		return pd, nil
 	}
-	pd := &partDedup{dir: key, recent: map[Hash]uint64{}, used: d.clock}
+	pd := &partDedup{dir: key, used: d.clock}
 	base, err := loadSegments(ctx, d.fs, path.Join(dedupDir, key))
 	if err != nil {
 		return nil, fmt.Errorf("load duplicate index of %s: %w", key, err)
 	}
-	pd.base = base
-	d.entries += len(base)
+	for _, e := range base {
+		pd.table.put(e.h, e.origin)
+	}
+	d.entries += pd.table.n
 	d.parts[key] = pd
 	return pd, nil
 }
@@ -140,13 +203,12 @@ func loadSegments(ctx context.Context, fsys lakeFS, dir string) ([]dedupEntry, e
 		}
 		f.Close()
 	}
-	slices.SortFunc(out, compareEntry)
 	return out, nil
 }
 
 // detachSegments hands the fingerprints added since the last hand-over
-// to a commit: write stages one segment per partition; the fingerprints
-// stay visible to lookups (in flight) until land merges them.
+// to a commit: write stages one segment per partition. The fingerprints
+// stay in the partition's table, so later rows see them at once.
 func (d *dedupIndex) detachSegments(stageRoot string) func(ctx context.Context, commit string) ([]committedFile, error) {
 	type seg struct {
 		key string
@@ -155,15 +217,16 @@ func (d *dedupIndex) detachSegments(stageRoot string) func(ctx context.Context, 
 	var segs []seg
 	keys := make([]string, 0, len(d.parts))
 	for k, pd := range d.parts {
-		if len(pd.recent) > 0 {
+		if len(pd.pending) > 0 {
 			keys = append(keys, k)
 		}
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
 		pd := d.parts[k]
-		add := make([]dedupEntry, 0, len(pd.recent))
-		for h, o := range pd.recent {
+		add := make([]dedupEntry, 0, len(pd.pending))
+		for _, h := range pd.pending {
+			o, _ := pd.table.get(h)
 			add = append(add, dedupEntry{h: h, origin: o})
 		}
 		slices.SortFunc(add, compareEntry)
@@ -173,8 +236,8 @@ func (d *dedupIndex) detachSegments(stageRoot string) func(ctx context.Context, 
 			buf = binary.LittleEndian.AppendUint64(buf, e.h.Lo)
 			buf = binary.LittleEndian.AppendUint64(buf, e.origin)
 		}
-		pd.inflight = add
-		clear(pd.recent)
+		d.entries += len(pd.pending)
+		pd.pending = nil
 		segs = append(segs, seg{k, buf})
 	}
 	return func(ctx context.Context, commit string) ([]committedFile, error) {
@@ -194,34 +257,9 @@ func (d *dedupIndex) detachSegments(stageRoot string) func(ctx context.Context, 
 	}
 }
 
-// land merges the fingerprints of the commit that just landed into the
-// base sets and evicts idle partitions over budget.
-func (d *dedupIndex) land() {
-	for _, pd := range d.parts {
-		if len(pd.inflight) > 0 {
-			pd.base = mergeSorted(pd.base, pd.inflight)
-			d.entries += len(pd.inflight)
-			pd.inflight = nil
-		}
-	}
-	d.evict()
-}
+// land evicts idle partitions over budget once a commit has landed.
+func (d *dedupIndex) land() { d.evict() }
 
-func mergeSorted(a, b []dedupEntry) []dedupEntry {
-	out := make([]dedupEntry, 0, len(a)+len(b))
-	i, j := 0, 0
-	for i < len(a) && j < len(b) {
-		if compareEntry(a[i], b[j]) <= 0 {
-			out = append(out, a[i])
-			i++
-		} else {
-			out = append(out, b[j])
-			j++
-		}
-	}
-	out = append(out, a[i:]...)
-	return append(out, b[j:]...)
-}
 
 // evict drops the least recently used partitions without pending
 // fingerprints until the index is within its budget.
@@ -230,14 +268,14 @@ func (d *dedupIndex) evict() {
 		var victim string
 		var oldest int64 = 1<<63 - 1
 		for k, pd := range d.parts {
-			if len(pd.recent) == 0 && len(pd.inflight) == 0 && pd.used < oldest {
+			if len(pd.pending) == 0 && pd.used < oldest {
 				victim, oldest = k, pd.used
 			}
 		}
 		if victim == "" {
 			return
 		}
-		d.entries -= len(d.parts[victim].base)
+		d.entries -= d.parts[victim].table.n
 		delete(d.parts, victim)
 	}
 }

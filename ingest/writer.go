@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"path"
 	"slices"
-	"sort"
 	"sync"
 
 	"github.com/parquet-go/parquet-go"
@@ -42,7 +41,7 @@ type tableWriter interface {
 type partBuf[R any] struct {
 	part Partition
 	dir  string
-	rows []R
+	rows []*R // into the batches the decoders handed over: no copy
 	objs []*objState
 	slot map[Hash]int // buffered row of each fingerprint
 }
@@ -56,14 +55,14 @@ func (w *typedWriter[R, P]) keepEarlier(pb *partBuf[R], h Hash, r *R, o *objStat
 		return false
 	}
 	nu, no := P(r).Origin()
-	ou, oo := P(&pb.rows[i]).Origin()
+	ou, oo := P(pb.rows[i]).Origin()
 	if nu > ou || (nu == ou && no >= oo) {
 		return false
 	}
 	old := pb.objs[i]
 	old.pending--
 	old.duplicates++
-	pb.rows[i] = *r
+	pb.rows[i] = r
 	pb.objs[i] = o
 	o.pending++
 	return true
@@ -116,19 +115,19 @@ func (w *typedWriter[R, P]) add(ctx context.Context, o *objState, rows any) erro
 				// This copy comes first in (object, offset) order and
 				// replaced the buffered one, so the copy kept does not
 				// depend on which worker read first.
-				pd.recent[h] = origin
+				pd.table.put(h, origin)
 			default:
 				o.duplicates++
 			}
 			continue
 		}
-		pd.recent[h] = origin
+		pd.add(h, origin)
 		if pb == nil {
 			pb = &partBuf[R]{part: part, dir: pd.dir, slot: map[Hash]int{}}
 			w.parts[pd.dir] = pb
 		}
 		pb.slot[h] = len(pb.rows)
-		pb.rows = append(pb.rows, rs[i])
+		pb.rows = append(pb.rows, &rs[i])
 		pb.objs = append(pb.objs, o)
 		o.pending++
 		w.bytes += int64(rowMemSize[R, P](&rs[i])) + 16
@@ -173,29 +172,19 @@ func (w *typedWriter[R, P]) detach() (func(ctx context.Context, commit string) (
 // writePart sorts one partition buffer by time, then source, then offset,
 // and writes it as one zstd Parquet file into staging.
 func (w *typedWriter[R, P]) writePart(ctx context.Context, pb *partBuf[R], commit string) (committedFile, error) {
-	idx := make([]int, len(pb.rows))
-	keys := make([]int64, len(pb.rows))
-	for i := range pb.rows {
-		idx[i] = i
-		keys[i] = P(&pb.rows[i]).SortTime()
-	}
-	sort.SliceStable(idx, func(a, b int) bool {
-		ia, ib := idx[a], idx[b]
-		if c := cmp.Compare(keys[ia], keys[ib]); c != 0 {
-			return c < 0
-		}
-		ua, oa := P(&pb.rows[ia]).Origin()
-		ub, ob := P(&pb.rows[ib]).Origin()
-		if c := cmp.Compare(ua, ub); c != 0 {
-			return c < 0
-		}
-		return oa < ob
-	})
-	sorted := make([]R, len(idx))
-	for i, j := range idx {
-		sorted[i] = pb.rows[j]
-	}
+	rows := pb.rows
 	pb.rows = nil
+	slices.SortStableFunc(rows, func(a, b *R) int {
+		if c := cmp.Compare(P(a).SortTime(), P(b).SortTime()); c != 0 {
+			return c
+		}
+		ua, oa := P(a).Origin()
+		ub, ob := P(b).Origin()
+		if c := cmp.Compare(ua, ub); c != 0 {
+			return c
+		}
+		return cmp.Compare(oa, ob)
+	})
 
 	name := commit + ".parquet"
 	rel := path.Join(pb.dir, name)
@@ -239,12 +228,17 @@ func (w *typedWriter[R, P]) writePart(ctx context.Context, pb *partBuf[R], commi
 		pw.SetKeyValueMetadata("leakscope.commit", commit)
 	}
 	const chunk = 4096
-	for i := 0; i < len(sorted); i += chunk {
+	buf := make([]R, 0, min(chunk, len(rows)))
+	for i := 0; i < len(rows); i += chunk {
 		if err := ctx.Err(); err != nil {
 			f.Abort()
 			return committedFile{}, err
 		}
-		if _, err := pw.Write(sorted[i:min(i+chunk, len(sorted))]); err != nil {
+		buf = buf[:0]
+		for _, r := range rows[i:min(i+chunk, len(rows))] {
+			buf = append(buf, *r)
+		}
+		if _, err := pw.Write(buf); err != nil {
 			f.Abort()
 			return committedFile{}, fmt.Errorf("write %s: %w", rel, err)
 		}
@@ -260,7 +254,7 @@ func (w *typedWriter[R, P]) writePart(ctx context.Context, pb *partBuf[R], commi
 	if err != nil {
 		return committedFile{}, fmt.Errorf("write %s: %w", rel, err)
 	}
-	return committedFile{Path: rel, Staged: staged, Table: w.table, Rows: int64(len(sorted)), Bytes: size}, nil
+	return committedFile{Path: rel, Staged: staged, Table: w.table, Rows: int64(len(rows)), Bytes: size}, nil
 }
 
 func (w *typedWriter[R, P]) getWriter() *parquet.GenericWriter[R] {
