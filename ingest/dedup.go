@@ -260,7 +260,6 @@ func (d *dedupIndex) detachSegments(stageRoot string) func(ctx context.Context, 
 // land evicts idle partitions over budget once a commit has landed.
 func (d *dedupIndex) land() { d.evict() }
 
-
 // evict drops the least recently used partitions without pending
 // fingerprints until the index is within its budget.
 func (d *dedupIndex) evict() {
