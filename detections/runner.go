@@ -122,7 +122,11 @@ func RunRule(ctx context.Context, db *sql.DB, r *Rule, w Window) ([]Finding, err
 		}
 		out = append(out, f)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	SortFindings(out) // same lake, same findings, same order
+	return out, nil
 }
 
 func text(v any) string {

@@ -1,25 +1,27 @@
 -- S3 download with a never-seen user agent for the principal
 -- A principal with history (min_history_events on the previous baseline_days days)
 -- reads objects with a user_agent it never used before; one finding per
--- principal, user_agent and day.
-WITH reads AS (
-  SELECT * FROM cloudtrail, params p
-  WHERE event_name = 'GetObject' AND error_code IS NULL AND actor_arn IS NOT NULL AND user_agent IS NOT NULL
-    AND event_time >= p.window_start AND event_time < p.window_end
-), firsts AS (
-  SELECT actor_arn, user_agent AS val, CAST(event_time AS DATE) AS day, min(event_time) AS t, count(*) AS reads,
-         arg_min(source_uri, event_time) AS uri, arg_min(source_ip, event_time) AS ip, arg_min(bucket, event_time) AS bucket,
-         any_value(coalesce(recipient_account_id, account_id)) AS account, any_value(aws_region) AS region
-  FROM reads GROUP BY ALL
-), ever AS (
-  SELECT actor_arn, user_agent AS val, min(event_time) AS t0 FROM cloudtrail
-  WHERE actor_arn IN (SELECT actor_arn FROM reads) GROUP BY ALL
+-- principal, user_agent and day. One pass over cloudtrail: per principal,
+-- user agent and day, the first event and event count (history) and the
+-- GetObject reads in the window.
+WITH g AS (
+  SELECT actor_arn, user_agent AS val, CAST(event_time AS DATE) AS day, min(event_time) AS t0, count(*) AS n,
+         min(event_time) FILTER (is_read) AS t, count(*) FILTER (is_read) AS reads,
+         arg_min(source_uri, event_time) FILTER (is_read) AS uri, arg_min(source_ip, event_time) FILTER (is_read) AS ip,
+         arg_min(bucket, event_time) FILTER (is_read) AS bucket,
+         any_value(coalesce(recipient_account_id, account_id)) FILTER (is_read) AS account, any_value(aws_region) FILTER (is_read) AS region
+  FROM (SELECT c.*, (c.event_name = 'GetObject' AND c.error_code IS NULL AND c.user_agent IS NOT NULL
+                     AND c.event_time >= p.window_start AND c.event_time < p.window_end) AS is_read
+        FROM cloudtrail c, params p WHERE c.actor_arn IS NOT NULL)
+  GROUP BY ALL
 ), daily AS (
-  SELECT actor_arn, CAST(event_time AS DATE) AS day, count(*) AS n FROM cloudtrail
-  WHERE actor_arn IN (SELECT actor_arn FROM reads) GROUP BY ALL
+  SELECT actor_arn, day, sum(n) AS n FROM g GROUP BY ALL
+), firsts AS (
+  SELECT *, min(t0) OVER (PARTITION BY actor_arn, val) AS ever FROM g
 ), novel AS (
-  SELECT f.* FROM firsts f JOIN ever e ON e.actor_arn = f.actor_arn AND e.val = f.val AND e.t0 = f.t, params p
-  WHERE coalesce((SELECT sum(d.n) FROM daily d WHERE d.actor_arn = f.actor_arn AND d.day < f.day
+  SELECT f.* FROM firsts f, params p
+  WHERE f.reads > 0 AND f.val IS NOT NULL AND f.ever = f.t
+    AND coalesce((SELECT sum(d.n) FROM daily d WHERE d.actor_arn = f.actor_arn AND d.day < f.day
                     AND d.day >= f.day - CAST(p.baseline_days AS INTEGER)), 0) >= p.min_history_events
 )
 SELECT md5(p.detection_id || '|' || n.actor_arn || '|' || n.val || '|' || n.day) AS finding_id,

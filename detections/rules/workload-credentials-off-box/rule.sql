@@ -1,14 +1,18 @@
 -- Workload (EC2 instance) credentials used from a second address.
 WITH sess AS (
-  SELECT * FROM cloudtrail
+  SELECT access_key_id, source_ip, event_time, actor_arn, recipient_account_id, account_id, aws_region, event_name,
+         session_name, user_agent, source_uri, source_offset
+  FROM cloudtrail
   WHERE identity_type = 'AssumedRole' AND regexp_full_match(session_name, 'i-[0-9a-f]{8,17}') AND access_key_id IS NOT NULL
     AND vpc_endpoint_id IS NULL AND regexp_matches(source_ip, '^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$')
     AND NOT regexp_matches(source_ip, '^(10\.|192\.168\.|172\.(1[6-9]|2[0-9]|3[01])\.|127\.|169\.254\.|100\.(6[4-9]|[7-9][0-9]|1[01][0-9]|12[0-7])\.)')
+), addrs AS (
+  -- first use of each (key, address)
+  SELECT access_key_id, source_ip, min(event_time) AS t FROM sess GROUP BY 1, 2
 ), home AS (
-  SELECT access_key_id, arg_min(source_ip, event_time) AS ip FROM sess GROUP BY 1
+  SELECT access_key_id, arg_min(source_ip, t) AS ip FROM addrs GROUP BY 1
 ), away AS (
-  SELECT s.access_key_id, s.source_ip, min(s.event_time) AS t FROM sess s JOIN home h USING (access_key_id)
-  WHERE s.source_ip <> h.ip GROUP BY 1, 2
+  SELECT a.access_key_id, a.source_ip, a.t FROM addrs a JOIN home h USING (access_key_id) WHERE a.source_ip <> h.ip
 )
 SELECT md5(p.detection_id || '|' || c.source_uri || '|' || c.source_offset) AS finding_id,
        p.detection_id, p.title, p.severity, c.event_time, c.actor_arn, c.source_ip,
