@@ -158,7 +158,10 @@ func buildReport(ctx context.Context, e *env, eng *query.Engine, c *reportConfig
 		if err := reportTimeline(ctx, eng, seeds, start, end, doc); err != nil {
 			return nil, err
 		}
-		doc.Charts.Paths = report.DerivePaths(doc.Scope)
+		doc.Charts.Paths = scopePaths(doc.Scope)
+		if err := egressSeries(ctx, eng, doc); err != nil {
+			return nil, err
+		}
 	}
 	if err := reportCoverage(ctx, eng, start, end, doc); err != nil {
 		return nil, err
@@ -449,22 +452,88 @@ func reportTimeline(ctx context.Context, eng *query.Engine, seeds query.Seeds, s
 			doc.Charts.Activity = append(doc.Charts.Activity, s)
 		}
 	}
-	var dsts []string
-	for d := range egressDst {
-		dsts = append(dsts, d)
-	}
-	slices.Sort(dsts)
-	for _, d := range dsts {
-		s := report.Series{Name: d}
-		for k, v := range egress {
-			if k.series == d {
-				s.Points = append(s.Points, report.Point{Time: k.hour, Value: v})
-			}
+	return nil
+}
+
+// egressSeries charts, per destination, the bytes each hour of the
+// network egress in scope, from the flow records themselves.
+func egressSeries(ctx context.Context, eng *query.Engine, doc *report.Document) error {
+	s, t := windowArgs(doc.Scope.Window.Start, doc.Scope.Window.End)
+	byDst := map[string]map[time.Time]int64{}
+	for _, g := range doc.Scope.NetworkEgress {
+		rows, err := eng.Query(ctx, `SELECT date_trunc('hour', start_time) AS h, sum(bytes) FROM vpc_flow
+			WHERE start_time BETWEEN ? AND ? AND dst_addr = ? AND dst_port = ? AND (interface_id = ? OR src_addr = ?)
+			GROUP BY h ORDER BY h`, s, t, g.DstIP, g.DstPort, g.Interface, g.SrcIP)
+		if err != nil {
+			return fmt.Errorf("report: egress chart: %w", err)
 		}
-		slices.SortFunc(s.Points, func(a, b report.Point) int { return a.Time.Compare(b.Time) })
-		doc.Charts.Egress = append(doc.Charts.Egress, s)
+		name := fmt.Sprintf("%s:%d", g.DstIP, g.DstPort)
+		if byDst[name] == nil {
+			byDst[name] = map[time.Time]int64{}
+		}
+		for rows.Next() {
+			var h time.Time
+			var n sql.NullInt64
+			if err := rows.Scan(&h, &n); err != nil {
+				rows.Close()
+				return err
+			}
+			byDst[name][h.UTC()] += n.Int64
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+	}
+	for _, name := range sortedKeys(byDst) {
+		ser := report.Series{Name: name}
+		for h, v := range byDst[name] {
+			ser.Points = append(ser.Points, report.Point{Time: h, Value: v})
+		}
+		slices.SortFunc(ser.Points, func(a, b report.Point) int { return a.Time.Compare(b.Time) })
+		doc.Charts.Egress = append(doc.Charts.Egress, ser)
 	}
 	return nil
+}
+
+// scopePaths draws identity → session → data → destination for every
+// transfer and egress of the scope: the identity is the first in-scope
+// principal that is not a session, the session the in-scope session
+// active when the data moved (an AI session for network egress).
+func scopePaths(sc report.Scope) []report.Path {
+	if len(sc.Principals) == 0 {
+		return nil
+	}
+	identity := sc.Principals[0].ARN
+	for _, p := range sc.Principals {
+		if p.Type != report.PrincipalAssumedRole {
+			identity = p.ARN
+			break
+		}
+	}
+	sessionAt := func(t time.Time, ai bool) string {
+		for _, p := range sc.Principals {
+			if p.Type != report.PrincipalAssumedRole || (ai && p.AIService == "") {
+				continue
+			}
+			if t.IsZero() || (!t.Before(p.FirstSeen) && !t.After(p.LastSeen.Add(time.Hour))) {
+				return p.ARN
+			}
+		}
+		return ""
+	}
+	var out []report.Path
+	for _, x := range sc.Transfers {
+		who := sessionAt(x.Time, false)
+		if x.Kind == report.TransferExternalRead {
+			who = x.Destination // the outside reader
+		}
+		out = append(out, report.Path{Identity: identity, Session: who, Data: x.Source, Destination: x.Destination, Bytes: x.Bytes})
+	}
+	for _, g := range sc.NetworkEgress {
+		out = append(out, report.Path{Identity: identity, Session: sessionAt(time.Time{}, true), Data: g.Interface + " (" + g.SrcIP + ")",
+			Destination: fmt.Sprintf("%s:%d", g.DstIP, g.DstPort), Bytes: g.Bytes})
+	}
+	return out
 }
 
 // reportCoverage says what the lake holds per source, where it is silent
