@@ -86,6 +86,27 @@ func (t *fpTable) get(h Hash) (uint64, bool) {
 	}
 }
 
+// insert adds h with origin unless present; it returns the origin
+// already stored and whether there was one (one probe sequence).
+func (t *fpTable) insert(h Hash, origin uint64) (uint64, bool) {
+	if len(t.slots) == 0 || (t.n+1)*10 > len(t.slots)*7 {
+		t.grow()
+	}
+	h = fpKey(h)
+	mask := uint64(len(t.slots) - 1)
+	for i := h.Lo & mask; ; i = (i + 1) & mask {
+		e := &t.slots[i]
+		if e.h == h {
+			return e.origin, true
+		}
+		if e.h.Hi == 0 && e.h.Lo == 0 {
+			*e = dedupEntry{h: h, origin: origin}
+			t.n++
+			return 0, false
+		}
+	}
+}
+
 // put sets the origin of h, adding it when absent.
 func (t *fpTable) put(h Hash, origin uint64) {
 	if len(t.slots) == 0 || (t.n+1)*10 > len(t.slots)*7 {
@@ -130,12 +151,14 @@ type partDedup struct {
 
 func (p *partDedup) lookup(h Hash) (uint64, bool) { return p.table.get(h) }
 
-// add records a new fingerprint, or moves an existing one to origin.
-func (p *partDedup) add(h Hash, origin uint64) {
-	if _, ok := p.table.get(h); !ok {
+// claim records h for origin unless the partition holds it already; it
+// returns the origin already stored and whether there was one.
+func (p *partDedup) claim(h Hash, origin uint64) (uint64, bool) {
+	prev, found := p.table.insert(h, origin)
+	if !found {
 		p.pending = append(p.pending, h)
 	}
-	p.table.put(h, origin)
+	return prev, found
 }
 
 // dedupIndex holds the fingerprint sets of the partitions a run touches,

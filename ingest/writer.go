@@ -107,7 +107,7 @@ func (w *typedWriter[R, P]) add(ctx context.Context, o *objState, rows any) erro
 		uri, off := r.Origin()
 		origin := originHash(uri, off)
 		pb := w.parts[pd.dir]
-		if prev, dup := pd.lookup(h); dup {
+		if prev, dup := pd.claim(h, origin); dup {
 			switch {
 			case prev == origin:
 				o.resumed++
@@ -121,7 +121,6 @@ func (w *typedWriter[R, P]) add(ctx context.Context, o *objState, rows any) erro
 			}
 			continue
 		}
-		pd.add(h, origin)
 		if pb == nil {
 			pb = &partBuf[R]{part: part, dir: pd.dir, slot: map[Hash]int{}}
 			w.parts[pd.dir] = pb
