@@ -1,8 +1,10 @@
 // Package ingest streams AWS log objects into the leakscope Parquet lake.
 //
 // It holds the plumbing shared by every log source: listing objects
-// (local files and directories, later S3 prefixes), detecting their type,
-// decoding them concurrently with bounded memory, writing Hive-partitioned,
+// (local files and directories, s3:// prefixes narrowed to the days asked
+// for, shards of either), detecting their type,
+// decoding them concurrently with bounded memory, writing Hive-partitioned
+// (to a local folder or an S3 prefix),
 // zstd-compressed Parquet files sorted by time, the manifest that makes runs
 // idempotent and resumable, and the quarantine of records that cannot be
 // decoded. Each log source is a package below this one (ingest/cloudtrail,
