@@ -195,7 +195,6 @@ func (w *typedWriter[R, P]) writePart(ctx context.Context, pb *partBuf[R], commi
 	opts := []parquet.WriterOption{
 		parquet.Compression(&pzstd.Codec{Level: pzstd.SpeedFastest, Concurrency: 1}),
 		parquet.MaxRowsPerRowGroup(w.env.rowGroup),
-		parquet.PageBufferSize(1 << 20),
 		parquet.CreatedBy("leakscope", w.env.toolVersion, ""),
 		parquet.KeyValueMetadata("leakscope.version", w.env.toolVersion),
 		parquet.KeyValueMetadata("leakscope.run", w.env.run),
