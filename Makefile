@@ -26,7 +26,7 @@ bench:
 # report. The seed is the stolen access key named in the fixture's truth.
 demo: build
 	rm -rf $(DEMO)
-	$(BIN) fixtures $(DEMO)/logs
+	$(BIN) fixtures --baseline-days 1 $(DEMO)/logs
 	$(BIN) ingest --lake $(DEMO)/lake --stats $(DEMO)/ingest-stats.json $(DEMO)/logs
 	@echo
 	$(BIN) detect --lake $(DEMO)/lake --since 2026-11-14 --until 2026-11-14 --format table > $(DEMO)/findings.txt || true

@@ -21,9 +21,14 @@ import (
 // lake.
 func fixtureLake(t *testing.T, scenario string) (*query.Engine, *fixtures.Truth) {
 	t.Helper()
+	return fixtureLakeOpt(t, fixtures.Options{Scenario: scenario, Seed: 1})
+}
+
+func fixtureLakeOpt(t *testing.T, opt fixtures.Options) (*query.Engine, *fixtures.Truth) {
+	t.Helper()
 	dir := t.TempDir()
 	logs, lake := filepath.Join(dir, "logs"), filepath.Join(dir, "lake")
-	tr, err := fixtures.Generate(logs, fixtures.Options{Scenario: scenario, Seed: 1})
+	tr, err := fixtures.Generate(logs, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,6 +85,42 @@ func TestScopeSageMakerInventory(t *testing.T) {
 		t.Fatal(err)
 	}
 	compareScope(t, "sagemaker", toFixture(t, res.Scope), tr.Expected, nil)
+}
+
+// TestScopeOwnerRoutine: seeded with the stolen key alone and the whole
+// incident day, with a day of baseline before it, the scope is the
+// attack: ci-deployer's CI runs later that day from its usual addresses
+// and user agent are the owner's routine and stay out.
+func TestScopeOwnerRoutine(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates and ingests fixture trees")
+	}
+	eng, tr := fixtureLakeOpt(t, fixtures.Options{Scenario: "sagemaker", Seed: 1, BaselineDays: 1})
+	day := time.Date(2026, 11, 14, 0, 0, 0, 0, time.UTC)
+	seeds := query.Seeds{AccessKeys: tr.Seeds.AccessKeys, Since: day, Until: day.Add(24*time.Hour - time.Microsecond)}
+	res, err := scope.Build(context.Background(), eng, seeds, scope.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	compareScope(t, "sagemaker", toFixture(t, res.Scope), tr.Expected, nil)
+	if len(res.Routine) != 1 || res.Routine[0].Seed != tr.Seeds.AccessKeys[0] || res.Routine[0].Events == 0 {
+		t.Fatalf("routine = %+v, want the seed key's CI calls", res.Routine)
+	}
+	for _, a := range res.Routine[0].Addresses {
+		if !slices.Contains([]string{"20.42.105.17", "52.168.117.170", "4.246.207.45"}, a.Addr) {
+			t.Errorf("routine from %s, not one of ci-deployer's CI addresses", a.Addr)
+		}
+	}
+	if !slices.ContainsFunc(res.Notes, func(n string) bool { return strings.Contains(n, "Owner's routine left out") }) {
+		t.Errorf("notes %q do not mention the owner's routine", res.Notes)
+	}
+	var md strings.Builder
+	if err := scope.Markdown(&md, res, "/lake"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), "## Owner's routine left out") {
+		t.Errorf("Markdown has no owner's routine section:\n%s", md.String())
+	}
 }
 
 func TestScopeBenign(t *testing.T) {

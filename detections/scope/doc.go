@@ -11,6 +11,13 @@
 // and DB snapshot sharing, exports, and the outside reads that followed),
 // and network egress from the interfaces they used.
 //
+// A seed access key or principal that was active in the baseline (the
+// BaselineDays before the window) keeps its owner's routine: calls in the
+// window from an address and user agent pair it already used there are
+// left out of the scope (activity, reads, transfers, egress and the
+// credentials followed), unless they issued in-scope credentials;
+// Result.Routine and the notes say how many and from where.
+//
 // Build returns the SPEC §6 scope (report.Scope) together with the reasons
 // behind each principal and transfer; JSON, Markdown and Table render it.
 // Every value taken from logs or users reaches DuckDB as a bound

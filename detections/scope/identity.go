@@ -22,6 +22,9 @@ type idset struct {
 	issuedTo map[string]string
 	// looked marks sessions and keys whose issuer is known or was looked up.
 	looked map[string]bool
+	// routine are the seeds whose owner's routine (baseline address and
+	// user agent pairs) is left out of the rows ctWho and saWho select.
+	routine []*routineSeed
 }
 
 func newIDSet() *idset {
@@ -119,19 +122,29 @@ func (s *idset) roleARNs() []string {
 	return out
 }
 
-// ctWho selects CloudTrail rows of in-scope identities.
+// ctWho selects CloudTrail rows of in-scope identities, less the seeds'
+// owner's routine.
 func (s *idset) ctWho() (string, []any) {
 	kp, ka := inList("access_key_id", s.sortedKeys())
 	ap, aa := inList("principal_arn", s.sortedARNs())
 	rp, ra := prefixAny("principal_arn", s.rolePrefixes())
-	return or(kp, ap, rp), cat(ka, aa, ra)
+	who, args := or(kp, ap, rp), cat(ka, aa, ra)
+	if np, na := s.routineCT(); np != "false" && who != "false" {
+		return "(" + who + " AND NOT " + np + ")", cat(args, na)
+	}
+	return who, args
 }
 
-// saWho selects S3 access log rows of in-scope identities.
+// saWho selects S3 access log rows of in-scope identities, less the
+// seeds' owner's routine.
 func (s *idset) saWho() (string, []any) {
 	ap, aa := inList("requester_arn", s.sortedARNs())
 	rp, ra := prefixAny("requester_arn", s.rolePrefixes())
-	return or(ap, rp), cat(aa, ra)
+	who, args := or(ap, rp), cat(aa, ra)
+	if np, na := s.routineSA(); np != "false" && who != "false" {
+		return "(" + who + " AND NOT " + np + ")", cat(args, na)
+	}
+	return who, args
 }
 
 // identities builds the identity set from the seeds: addresses become the
@@ -144,6 +157,9 @@ func (b *builder) identities(ctx context.Context) error {
 	}
 	for _, k := range b.seed.AccessKeys {
 		b.ids.addKey(k, "seed access key "+k)
+	}
+	if err := b.baselines(ctx); err != nil {
+		return err
 	}
 	if err := b.fromAddresses(ctx); err != nil {
 		return err

@@ -171,6 +171,7 @@ type tracer struct {
 	start, end   string
 	arns, keys   []string
 	rolePrefixes []string
+	routine      []Routine
 }
 
 func newTracer(r *Result, lake string) *tracer {
@@ -179,7 +180,33 @@ func newTracer(r *Result, lake string) *tracer {
 		t.arns = append(t.arns, p.ARN)
 	}
 	t.keys = r.Scope.AccessKeys
+	t.routine = r.Routine
 	return t
+}
+
+// routineSQL matches the rows of one seed's routine (display only).
+// actor and key are the principal and access key columns; the address
+// and user agent columns sit beside the key column.
+func routineSQL(r Routine, actor, key string) string {
+	col := strings.TrimSuffix(key, "access_key_id")
+	who := actor + " = " + sqlq(r.Seed)
+	switch {
+	case r.Kind == "access key":
+		who = key + " = " + sqlq(r.Seed)
+	case isRoleSeed(r.Seed):
+		ref, _ := roleOfARN(r.Seed)
+		who = "starts_with(" + actor + ", " + sqlq(ref.sessionPrefix()) + ")"
+	}
+	pairs := make([]string, len(r.Pairs))
+	for i, p := range r.Pairs {
+		pairs[i] = "(" + sqlq(p.Addr) + ", " + sqlq(p.Agent) + ")"
+	}
+	return "(" + who + " AND (coalesce(" + col + "source_ip, ''), coalesce(" + col + "user_agent, '')) IN (" + strings.Join(pairs, ", ") + "))"
+}
+
+func isRoleSeed(arn string) bool {
+	_, ok := roleOfARN(arn)
+	return ok && !isSessionARN(arn)
 }
 
 func (t *tracer) query(sql string) string {
@@ -201,7 +228,16 @@ func (t *tracer) who(actor, key string) string {
 	if len(parts) == 0 {
 		return "false"
 	}
-	return "(" + strings.Join(parts, " OR ") + ")"
+	w := "(" + strings.Join(parts, " OR ") + ")"
+	if key == "" || len(t.routine) == 0 {
+		return w
+	}
+	// Leave out the owner's routine, as the scope did.
+	var rt []string
+	for _, r := range t.routine {
+		rt = append(rt, routineSQL(r, actor, key))
+	}
+	return "(" + w + " AND NOT coalesce(" + strings.Join(rt, " OR ") + ", false))"
 }
 
 // Markdown writes a summary for humans: every number comes with the
@@ -246,6 +282,7 @@ func Markdown(w io.Writer, r *Result, lake string) error {
 		fmt.Fprintf(bw, "| %s | %s | %s | %s | %s | %s | %s |\n", mdCode(p.ARN), p.Type, aiCell, ts(p.FirstSeen), ts(p.LastSeen), why, mdCode(cmd))
 	}
 	fmt.Fprintf(bw, "\n**Access keys:** %s\n\n**Source addresses:** %s\n\n", codes(sc.AccessKeys), codes(sc.SourceIPs))
+	markdownRoutine(bw, r, tr)
 
 	fmt.Fprintf(bw, "## Objects read (%d, %d bytes)\n\n", sc.Totals.Objects, sc.Totals.BytesRead)
 	if len(sc.Objects) > 0 {
@@ -301,6 +338,39 @@ func Markdown(w io.Writer, r *Result, lake string) error {
 		fmt.Fprintln(bw)
 	}
 	return bw.Flush()
+}
+
+// markdownRoutine says which calls of the seeds were left out as their
+// owner's routine, and how to list them.
+func markdownRoutine(w io.Writer, r *Result, tr *tracer) {
+	if len(r.Routine) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "## Owner's routine left out\n\n")
+	fmt.Fprintf(w, "A seed that was active in the baseline before the window keeps its owner's routine: calls in the window from an address and user agent pair the seed already used in the baseline are the owner's, not the leak's. "+
+		"They are left out of the principals' first and last seen, the source addresses, the objects read and the credentials followed (calls that issued in-scope credentials stay in). "+
+		"An intruder calling from the owner's own address with the owner's user agent would be left out too: review them.\n\n")
+	fmt.Fprintf(w, "| seed | baseline pairs | CloudTrail events | access log requests | from |\n|---|---|---|---|---|\n")
+	for _, x := range r.Routine {
+		var from []string
+		for _, a := range x.Addresses {
+			from = append(from, fmt.Sprintf("%s (%d)", mdCode(a.Addr), a.N))
+		}
+		fmt.Fprintf(w, "| %s %s | %d | %d | %d | %s |\n", x.Kind, mdCode(x.Seed), len(x.Pairs), x.Events, x.Requests, strings.Join(from, ", "))
+	}
+	fmt.Fprintln(w)
+	start, end := tr.start, tr.end
+	if !r.Seeds.Since.IsZero() {
+		start = r.Seeds.Since.UTC().Format("2006-01-02 15:04:05.999999")
+	}
+	if !r.Seeds.Until.IsZero() {
+		end = r.Seeds.Until.UTC().Format("2006-01-02 15:04:05.999999")
+	}
+	for _, x := range r.Routine {
+		fmt.Fprintf(w, "Calls of %s %s left out:\n\n", x.Kind, mdCode(x.Seed))
+		mdBlock(w, tr.query("SELECT time, source, action, target, source_ip, user_agent FROM events WHERE time BETWEEN TIMESTAMP "+sqlq(start)+" AND TIMESTAMP "+sqlq(end)+
+			" AND "+routineSQL(x, "principal", "access_key_id")+" ORDER BY time"))
+	}
 }
 
 func codes(vals []string) string {

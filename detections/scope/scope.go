@@ -30,7 +30,8 @@ type Options struct {
 	// services are never egress destinations.
 	AWSRanges *IPRanges
 	// BaselineDays is how far before the window a role's baseline
-	// (addresses and user agents) reaches; 0 means 14.
+	// (addresses and user agents) and the routine of seed keys and
+	// principals reach; 0 means 14.
 	BaselineDays int
 }
 
@@ -52,6 +53,9 @@ type Result struct {
 	TransferWhy []string
 	// Notes are caveats (unknown regions, links the logs do not carry).
 	Notes []string
+	// Routine lists, per seed key or principal with baseline activity,
+	// the owner's routine calls of the window left out of the scope.
+	Routine []Routine
 }
 
 // builder holds one Build's state.
@@ -196,6 +200,9 @@ func Build(ctx context.Context, eng *query.Engine, seeds query.Seeds, opt Option
 	}
 	for _, e := range sc.NetworkEgress {
 		sc.Totals.BytesEgress += e.Bytes
+	}
+	if res.Routine, err = b.routineReport(ctx); err != nil {
+		return nil, err
 	}
 	res.Notes = b.notes
 	return res, nil
