@@ -170,8 +170,8 @@ func compareScope(t *testing.T, scenario string, got, want *fixtures.Scope, skip
 		var out []pkey
 		for _, p := range ps {
 			ai := "null"
-			if p.AIService != nil {
-				ai = *p.AIService
+			if p.AIService != "" {
+				ai = string(p.AIService)
 			}
 			out = append(out, pkey{p.ARN, p.Type, ai, p.FirstSeen.Format(time.RFC3339), p.LastSeen.Format(time.RFC3339)})
 		}
