@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/leakscope/leakscope/ingest"
 	"github.com/leakscope/leakscope/query"
 )
 
@@ -285,6 +286,13 @@ type Report struct {
 // the watermark.
 func Detect(ctx context.Context, eng *query.Engine, cfg Config) (*Report, error) {
 	lake := eng.Lake()
+	// One detect at a time per lake: two would record the same new
+	// findings and race on the watermark.
+	release, err := ingest.LockLocal(lake, "detect.lock")
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	rep := &Report{Rules: cfg.Rules, Window: Window{Start: cfg.Since, End: cfg.Until}}
 	rep.Incremental = cfg.Since.IsZero() && cfg.Until.IsZero()
 	if rep.Incremental {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/leakscope/leakscope/ingest"
 	"github.com/leakscope/leakscope/query"
 )
 
@@ -161,5 +162,25 @@ func TestLoadDirAndMerge(t *testing.T) {
 	}
 	if _, err := LoadDir(t.TempDir()); err == nil {
 		t.Error("empty rules folder accepted")
+	}
+}
+
+func TestConcurrentDetectIsRefused(t *testing.T) {
+	rules, err := Catalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := buildLake(t, caseFiles(t, "rules/cloudtrail-stop-logging", "fire"))
+	release, err := ingest.LockLocal(eng.Lake(), "detect.lock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Detect(context.Background(), eng, Config{Rules: rules, ToolVersion: "test"})
+	release()
+	if err == nil || !strings.Contains(err.Error(), "in use by another leakscope detect") {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := Detect(context.Background(), eng, Config{Rules: rules, ToolVersion: "test"}); err != nil {
+		t.Fatalf("after release: %v", err)
 	}
 }

@@ -63,6 +63,13 @@ func lockLake(root string) (release func(), err error) {
 	return localFS{root: root}.lock("lock")
 }
 
+// LockLocal takes the exclusive lock called name (for example
+// "detect.lock") of a local lake, so that two runs of the same command
+// never write the lake at once.
+func LockLocal(root, name string) (release func(), err error) {
+	return localFS{root: root}.lock(name)
+}
+
 // writeFileAtomic writes data to path through a temporary file in the same
 // directory and renames it into place; with durable it fsyncs the file
 // first and the directory after.

@@ -221,6 +221,16 @@ func (l localFS) RemoveAll(_ context.Context, dir string) error {
 // process dies.
 func (l localFS) Lock(_ context.Context, name, _ string) (func(), error) { return l.lock(name) }
 
+// lockOwner names the command that holds a lock file, for messages:
+// "detect.lock" is detect's, every other lock (lock, lock-shard-K-of-N)
+// an ingest's.
+func lockOwner(name string) string {
+	if cmd, ok := strings.CutSuffix(name, ".lock"); ok {
+		return cmd
+	}
+	return "ingest"
+}
+
 func (l localFS) lock(name string) (func(), error) {
 	root := l.root
 	if err := os.MkdirAll(filepath.Join(root, StateDir), 0o755); err != nil {
@@ -233,7 +243,7 @@ func (l localFS) lock(name string) (func(), error) {
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("lake %s is in use by another leakscope ingest; wait for it to finish", root)
+			return nil, fmt.Errorf("lake %s is in use by another leakscope %s; wait for it to finish", root, lockOwner(name))
 		}
 		return nil, fmt.Errorf("lock lake %s: %w", root, err)
 	}
