@@ -117,6 +117,7 @@ type objState struct {
 	bad        []quarantineRec
 	badDropped int64
 
+	decodeTime                                      time.Duration
 	pending, inflight, written, duplicates, resumed int64
 	done, committed                                 bool
 }
@@ -384,7 +385,9 @@ func send(ctx context.Context, ch chan<- wmsg, m wmsg) error {
 // wrong with the object itself is recorded on it.
 func (r *runner) process(ctx context.Context, o *objState, ch chan<- wmsg) error {
 	o.entry = Entry{URI: o.obj.URI, Size: o.obj.Size, ModTime: o.obj.ModTime, ETag: o.obj.ETag, VersionID: o.obj.VersionID, Run: r.run, Status: StatusOK}
+	began := time.Now()
 	err := r.decodeObject(ctx, o, ch)
+	o.decodeTime = time.Since(began)
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
@@ -746,7 +749,7 @@ var crashHook = func(step string, seq int) {}
 // account adds a committed object to the run's statistics.
 func (r *runner) account(o *objState) {
 	e := o.entry
-	c := Counts{BytesRead: e.Size, BytesDecoded: e.BytesRead}
+	c := Counts{BytesRead: e.Size, BytesDecoded: e.BytesRead, Seconds: o.decodeTime.Seconds()}
 	switch e.Status {
 	case StatusSkipped:
 		c.ObjectsSkipped = 1

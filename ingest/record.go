@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"io"
+	"sync/atomic"
 	"time"
 
 	"github.com/zeebo/xxh3"
@@ -118,4 +119,30 @@ type Spec[R any] struct {
 	// Layout, when set, reads the account and region from an object key
 	// that follows one of the source's AWS delivery layouts.
 	Layout func(key string) (account, region string, ok bool)
+}
+
+// dayCache remembers the last day DateOf formatted: rows arrive in
+// batches of the same day, so formatting is nearly always skipped.
+type dayCache struct {
+	day  int64
+	text string
+}
+
+var lastDay atomic.Pointer[dayCache]
+
+const microsPerDay = 24 * 60 * 60 * 1_000_000
+
+// DateOf is the UTC date (YYYY-MM-DD) of a time in Unix microseconds, the
+// date partition of a row. It allocates only when the day changes.
+func DateOf(micros int64) string {
+	day := micros / microsPerDay
+	if micros < 0 && micros%microsPerDay != 0 {
+		day--
+	}
+	if c := lastDay.Load(); c != nil && c.day == day {
+		return c.text
+	}
+	text := time.UnixMicro(micros).UTC().Format(time.DateOnly)
+	lastDay.Store(&dayCache{day: day, text: text})
+	return text
 }

@@ -14,6 +14,10 @@ type Counts struct {
 	Resumed        int64 `json:"resumed"`
 	BytesRead      int64 `json:"bytes_read"`
 	BytesDecoded   int64 `json:"bytes_decompressed"`
+	// Seconds, per table, is the time workers spent reading and decoding
+	// the table's objects, summed over workers; the run's wall time is
+	// Stats.Seconds.
+	Seconds float64 `json:"seconds"`
 }
 
 func (c *Counts) add(o Counts) {
@@ -27,6 +31,7 @@ func (c *Counts) add(o Counts) {
 	c.Resumed += o.Resumed
 	c.BytesRead += o.BytesRead
 	c.BytesDecoded += o.BytesDecoded
+	c.Seconds += o.Seconds
 }
 
 // Stats is the accounting of one ingest run (written by --stats).

@@ -116,6 +116,30 @@ func TestCorpusIngestAccounting(t *testing.T) {
 	if strings.Join(tables, ",") != "cloudtrail,s3_access,vpc_flow" {
 		t.Errorf("tables in --stats = %v", tables)
 	}
+	// SPEC §3: the fields --stats must carry, in total and per table.
+	var raw struct {
+		Total  map[string]any            `json:"-"`
+		Tables map[string]map[string]any `json:"tables"`
+	}
+	if err := json.Unmarshal(data, &raw.Total); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"objects", "objects_skipped", "records_read", "rows_written", "quarantined", "duplicates", "bytes_read", "seconds"} {
+		if _, ok := raw.Total[k]; !ok {
+			t.Errorf("--stats lacks %s", k)
+		}
+		for name, tab := range raw.Tables {
+			if _, ok := tab[k]; !ok {
+				t.Errorf("--stats table %s lacks %s", name, k)
+			}
+		}
+	}
+	if s, _ := raw.Tables["cloudtrail"]["seconds"].(float64); s <= 0 {
+		t.Errorf("cloudtrail seconds = %v", raw.Tables["cloudtrail"]["seconds"])
+	}
 	// Every malformed CloudTrail sample is quarantined with a reason.
 	out, stderr, code := cli(t, "query", "--lake", lake, "--format", "jsonl",
 		"SELECT object, count(*) AS n, min(reason) AS reason FROM quarantine WHERE object LIKE '%/malformed/%' GROUP BY object ORDER BY object")

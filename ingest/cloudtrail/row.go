@@ -1,8 +1,6 @@
 package cloudtrail
 
 import (
-	"time"
-
 	"github.com/leakscope/leakscope/ingest"
 )
 
@@ -73,7 +71,7 @@ func (r *Row) LakePartition() ingest.Partition {
 	return ingest.Partition{
 		Account: r.PartAcc,
 		Region:  r.PartReg,
-		Date:    time.UnixMicro(r.EventTime).UTC().Format(time.DateOnly),
+		Date:    ingest.DateOf(r.EventTime),
 	}
 }
 

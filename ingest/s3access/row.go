@@ -1,8 +1,6 @@
 package s3access
 
 import (
-	"time"
-
 	"github.com/leakscope/leakscope/ingest"
 )
 
@@ -72,7 +70,7 @@ func (r *Row) LakePartition() ingest.Partition {
 	return ingest.Partition{
 		Account: r.PartAcc,
 		Region:  r.PartReg,
-		Date:    time.UnixMicro(r.EventTime).UTC().Format(time.DateOnly),
+		Date:    ingest.DateOf(r.EventTime),
 	}
 }
 

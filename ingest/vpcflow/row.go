@@ -1,7 +1,6 @@
 package vpcflow
 
 import (
-	"time"
 	"unsafe"
 
 	"github.com/leakscope/leakscope/ingest"
@@ -109,7 +108,7 @@ func (r *Row) LakePartition() ingest.Partition {
 	return ingest.Partition{
 		Account: r.PartAcc,
 		Region:  r.PartReg,
-		Date:    time.UnixMicro(r.SortTime()).UTC().Format(time.DateOnly),
+		Date:    ingest.DateOf(r.SortTime()),
 	}
 }
 
