@@ -5,7 +5,7 @@ import (
 	"io"
 	"unsafe"
 
-	"github.com/parquet-go/parquet-go"
+	"github.com/leakscope/leakscope/ingest/columnar"
 )
 
 // Source is a log source the pipeline can ingest: a Spec with its row type
@@ -86,5 +86,10 @@ func rowMemSize[R any, P rowPtr[R]](r *R) int {
 func WriteEmpty(s Source, w io.Writer) error { return s.writeEmpty(w) }
 
 func (s *source[R, P]) writeEmpty(w io.Writer) error {
-	return parquet.NewGenericWriter[R](w).Close()
+	pw, err := columnar.NewWriter[R](columnar.Options{})
+	if err != nil {
+		return err
+	}
+	_, err = pw.Write(w, nil, nil)
+	return err
 }

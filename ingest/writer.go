@@ -8,8 +8,7 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/parquet-go/parquet-go"
-	pzstd "github.com/parquet-go/parquet-go/compress/zstd"
+	"github.com/leakscope/leakscope/ingest/columnar"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -70,7 +69,7 @@ func (w *typedWriter[R, P]) keepEarlier(pb *partBuf[R], h Hash, r *R, o *objStat
 
 type typedWriter[R any, P rowPtr[R]] struct {
 	mu        sync.Mutex
-	free      []*parquet.GenericWriter[R]
+	free      []*columnar.Writer[R]
 	unindexed []string
 	env       *writerEnv
 	table     string
@@ -173,7 +172,7 @@ func (w *typedWriter[R, P]) detach() (func(ctx context.Context, commit string) (
 func (w *typedWriter[R, P]) writePart(ctx context.Context, pb *partBuf[R], commit string) (committedFile, error) {
 	rows := pb.rows
 	pb.rows = nil
-	slices.SortStableFunc(rows, func(a, b *R) int {
+	slices.SortFunc(rows, func(a, b *R) int {
 		if c := cmp.Compare(P(a).SortTime(), P(b).SortTime()); c != 0 {
 			return c
 		}
@@ -192,60 +191,26 @@ func (w *typedWriter[R, P]) writePart(ctx context.Context, pb *partBuf[R], commi
 	if err != nil {
 		return committedFile{}, fmt.Errorf("create %s: %w", staged, err)
 	}
-	opts := []parquet.WriterOption{
-		parquet.Compression(&pzstd.Codec{Level: pzstd.SpeedFastest, Concurrency: 1}),
-		parquet.MaxRowsPerRowGroup(w.env.rowGroup),
-		parquet.CreatedBy("leakscope", w.env.toolVersion, ""),
-		parquet.KeyValueMetadata("leakscope.version", w.env.toolVersion),
-		parquet.KeyValueMetadata("leakscope.run", w.env.run),
-		parquet.KeyValueMetadata("leakscope.commit", commit),
-		parquet.KeyValueMetadata("leakscope.table", w.table),
+	pw, err := w.getWriter()
+	if err != nil {
+		f.Abort()
+		return committedFile{}, err
 	}
-	if sortCol := sortColumn(w.table); sortCol != "" {
-		opts = append(opts, parquet.SortingWriterConfig(parquet.SortingColumns(parquet.Ascending(sortCol))))
+	if err := ctx.Err(); err != nil {
+		f.Abort()
+		return committedFile{}, err
 	}
-	if len(w.bloom) > 0 {
-		var bf []parquet.BloomFilterColumn
-		for _, c := range w.bloom {
-			bf = append(bf, parquet.SplitBlockFilter(10, c))
-		}
-		opts = append(opts, parquet.BloomFilters(bf...))
-	}
-	if len(w.unindexed) > 0 {
-		for _, c := range w.unindexed {
-			opts = append(opts, parquet.SkipPageBounds(c))
-		}
-	}
-	// Writers are reused across files: their column buffers are the
-	// biggest allocation of a commit.
-	pw := w.getWriter()
-	if pw == nil {
-		pw = parquet.NewGenericWriter[R](f, opts...)
-	} else {
-		pw.Reset(f)
-		pw.SetKeyValueMetadata("leakscope.commit", commit)
-	}
-	const chunk = 4096
-	buf := make([]R, 0, min(chunk, len(rows)))
-	for i := 0; i < len(rows); i += chunk {
-		if err := ctx.Err(); err != nil {
-			f.Abort()
-			return committedFile{}, err
-		}
-		buf = buf[:0]
-		for _, r := range rows[i:min(i+chunk, len(rows))] {
-			buf = append(buf, *r)
-		}
-		if _, err := pw.Write(buf); err != nil {
-			f.Abort()
-			return committedFile{}, fmt.Errorf("write %s: %w", rel, err)
-		}
-	}
-	if err := pw.Close(); err != nil {
+	_, err = pw.Write(f, rows, []columnar.KeyValue{
+		{Key: "leakscope.version", Value: w.env.toolVersion},
+		{Key: "leakscope.run", Value: w.env.run},
+		{Key: "leakscope.commit", Value: commit},
+		{Key: "leakscope.table", Value: w.table},
+	})
+	w.putWriter(pw)
+	if err != nil {
 		f.Abort()
 		return committedFile{}, fmt.Errorf("write %s: %w", rel, err)
 	}
-	w.putWriter(pw)
 	// Durable (local: fsynced; S3: upload complete) before the commit
 	// record names it.
 	size, err := f.Commit()
@@ -255,18 +220,27 @@ func (w *typedWriter[R, P]) writePart(ctx context.Context, pb *partBuf[R], commi
 	return committedFile{Path: rel, Staged: staged, Table: w.table, Rows: int64(len(rows)), Bytes: size}, nil
 }
 
-func (w *typedWriter[R, P]) getWriter() *parquet.GenericWriter[R] {
+// getWriter takes a Parquet writer from the pool or makes one: writers
+// keep their column buffers from file to file.
+func (w *typedWriter[R, P]) getWriter() (*columnar.Writer[R], error) {
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	if n := len(w.free); n > 0 {
 		pw := w.free[n-1]
 		w.free = w.free[:n-1]
-		return pw
+		w.mu.Unlock()
+		return pw, nil
 	}
-	return nil
+	w.mu.Unlock()
+	return columnar.NewWriter[R](columnar.Options{
+		RowGroupRows: int(w.env.rowGroup),
+		Bloom:        w.bloom,
+		Unindexed:    w.unindexed,
+		SortedBy:     sortColumn(w.table),
+		CreatedBy:    "leakscope version " + w.env.toolVersion,
+	})
 }
 
-func (w *typedWriter[R, P]) putWriter(pw *parquet.GenericWriter[R]) {
+func (w *typedWriter[R, P]) putWriter(pw *columnar.Writer[R]) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.free = append(w.free, pw)

@@ -1,0 +1,354 @@
+package columnar
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"slices"
+	"unsafe"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// Options shape the files a Writer writes.
+type Options struct {
+	// RowGroupRows caps the rows of a row group (default 128 Ki).
+	RowGroupRows int
+	// Bloom lists the columns that get split-block bloom filters.
+	Bloom []string
+	// Unindexed lists columns that get no min/max statistics (long text
+	// nobody filters by range).
+	Unindexed []string
+	// SortedBy names the column the rows are sorted by (ascending); it
+	// is recorded in each row group. Empty: not recorded.
+	SortedBy string
+	// CreatedBy is the file's created_by string.
+	CreatedBy string
+}
+
+// KeyValue is one entry of a file's key/value metadata.
+type KeyValue struct{ Key, Value string }
+
+// blockRows is how many rows are appended column by column at a time:
+// few enough that their structs stay in cache across all columns.
+const blockRows = 256
+
+// Writer writes files of rows of type R. It reuses its buffers from file
+// to file; it is not safe for concurrent use.
+type Writer[R any] struct {
+	schema   *Schema
+	cols     []column
+	cw       []colWriter
+	enc      *zstd.Encoder
+	rowGroup int
+	sortIdx  int
+	created  string
+
+	groups []rowGroupMeta
+	footer thrift
+
+	// sparse returns the columns a row may fill (nil: all); nil when
+	// R does not implement Sparse.
+	sparse func(unsafe.Pointer) *ColumnSet
+	union  []uint64 // columns filled by some row of the current block
+}
+
+type rowGroupMeta struct {
+	rows, offset, compressed, uncompressed int64
+	chunks                                 []chunkMeta
+	bloomOffsets                           []int64 // -1: none
+	bloomLengths                           []int32
+}
+
+// NewWriter returns a writer for R with the given options.
+func NewWriter[R any](o Options) (*Writer[R], error) {
+	s, err := SchemaOf[R]()
+	if err != nil {
+		return nil, err
+	}
+	w := &Writer[R]{schema: s, cols: slices.Clone(s.cols), rowGroup: o.RowGroupRows, sortIdx: -1, created: o.CreatedBy}
+	if w.rowGroup <= 0 {
+		w.rowGroup = 128 << 10
+	}
+	for _, name := range o.Bloom {
+		i := s.index(name)
+		if i < 0 {
+			return nil, fmt.Errorf("columnar: bloom filter on unknown column %q", name)
+		}
+		w.cols[i].bloom = true
+	}
+	for _, name := range o.Unindexed {
+		i := s.index(name)
+		if i < 0 {
+			return nil, fmt.Errorf("columnar: unknown unindexed column %q", name)
+		}
+		w.cols[i].stats = false
+	}
+	if o.SortedBy != "" {
+		if w.sortIdx = s.index(o.SortedBy); w.sortIdx < 0 {
+			return nil, fmt.Errorf("columnar: unknown sort column %q", o.SortedBy)
+		}
+	}
+	if _, ok := any((*R)(nil)).(Sparse); ok {
+		w.sparse = func(p unsafe.Pointer) *ColumnSet { return any((*R)(p)).(Sparse).Columns() }
+		w.union = make([]uint64, (len(w.cols)+63)/64)
+	}
+	w.cw = make([]colWriter, len(w.cols))
+	for i := range w.cw {
+		w.cw[i].c = &w.cols[i]
+	}
+	w.enc, err = zstd.NewWriter(nil,
+		zstd.WithEncoderLevel(zstd.SpeedFastest),
+		zstd.WithEncoderConcurrency(1),
+		zstd.WithEncoderCRC(false))
+	if err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// Schema returns the writer's schema.
+func (w *Writer[R]) Schema() *Schema { return w.schema }
+
+// Write writes rows, in the order given, as one Parquet file to dst and
+// returns the bytes written. Strings are read in place: the rows must not
+// change until Write returns.
+func (w *Writer[R]) Write(dst io.Writer, rows []*R, kv []KeyValue) (int64, error) {
+	out := &countingWriter{w: dst}
+	if err := out.write([]byte("PAR1")); err != nil {
+		return out.n, err
+	}
+	ptrs := unsafe.Slice((*unsafe.Pointer)(unsafe.Pointer(unsafe.SliceData(rows))), len(rows))
+	w.groups = w.groups[:0]
+	for start := 0; start < len(ptrs); start += w.rowGroup {
+		if err := w.writeGroup(out, ptrs[start:min(start+w.rowGroup, len(ptrs))]); err != nil {
+			return out.n, err
+		}
+	}
+	footer := w.appendFooter(int64(len(rows)), kv)
+	footer = binary.LittleEndian.AppendUint32(footer, uint32(len(footer)))
+	footer = append(footer, "PAR1"...)
+	err := out.write(footer)
+	return out.n, err
+}
+
+// writeGroup encodes one row group: blocks of rows are appended column by
+// column, then each column chunk is written in schema order, then the
+// bloom filters.
+func (w *Writer[R]) writeGroup(out *countingWriter, rows []unsafe.Pointer) error {
+	for i := range w.cw {
+		w.cw[i].reset()
+	}
+	for b := 0; b < len(rows); b += blockRows {
+		blk := rows[b:min(b+blockRows, len(rows))]
+		all := w.blockColumns(blk)
+		for i := range w.cw {
+			if all || w.union[i/64]&(1<<(i%64)) != 0 {
+				w.cw[i].appendBlock(blk)
+			} else {
+				w.cw[i].appendNulls(len(blk))
+			}
+			w.cw[i].afterBlock(w.enc)
+		}
+	}
+	g := rowGroupMeta{rows: int64(len(rows)), offset: out.n}
+	for i := range w.cw {
+		m, err := w.cw[i].finish(out, w.enc)
+		if err != nil {
+			return err
+		}
+		g.chunks = append(g.chunks, m)
+		g.uncompressed += m.uncompressed
+	}
+	g.compressed = out.n - g.offset
+	for i := range w.cw {
+		off, n := int64(-1), int32(0)
+		if b := w.cw[i].bloom; len(b) > 0 {
+			off, n = out.n, int32(len(b))
+			if err := out.write(b); err != nil {
+				return err
+			}
+		}
+		g.bloomOffsets = append(g.bloomOffsets, off)
+		g.bloomLengths = append(g.bloomLengths, n)
+	}
+	w.groups = append(w.groups, g)
+	return nil
+}
+
+// blockColumns gathers in w.union the columns some row of blk may fill;
+// it reports true when that is every column (or R is not Sparse).
+func (w *Writer[R]) blockColumns(blk []unsafe.Pointer) bool {
+	if w.sparse == nil {
+		return true
+	}
+	clear(w.union)
+	var last *ColumnSet
+	for _, p := range blk {
+		cs := w.sparse(p)
+		if cs == nil {
+			return true
+		}
+		if cs != last {
+			for k, b := range cs.bits {
+				w.union[k] |= b
+			}
+			last = cs
+		}
+	}
+	return false
+}
+
+// Converted and logical type annotations (parquet.thrift).
+const (
+	convertedUTF8            = 0
+	convertedTimestampMicros = 10
+	convertedInt32           = 17
+	convertedInt64           = 18
+)
+
+// appendFooter encodes the FileMetaData.
+func (w *Writer[R]) appendFooter(rows int64, kv []KeyValue) []byte {
+	t := &w.footer
+	t.b, t.last, t.stack = t.b[:0], 0, t.stack[:0]
+	t.i32(1, 1) // version
+	t.list(2, ctStruct, len(w.cols)+1)
+	t.push()
+	t.string(4, w.schema.name)
+	t.i32(5, int32(len(w.cols)))
+	t.end()
+	for i := range w.cols {
+		c := &w.cols[i]
+		t.push()
+		t.i32(1, c.physical())
+		rep := int32(0) // REQUIRED
+		if c.optional {
+			rep = 1 // OPTIONAL
+		}
+		t.i32(3, rep)
+		t.string(4, c.name)
+		switch c.kind {
+		case kString:
+			t.i32(6, convertedUTF8)
+			t.begin(10)
+			t.begin(1) // STRING
+			t.end()
+			t.end()
+		case kTimestamp, kTimestampPtr:
+			t.i32(6, convertedTimestampMicros)
+			t.begin(10)
+			t.begin(8) // TIMESTAMP
+			t.bool(1, false)
+			t.begin(2) // unit
+			t.begin(2) // MICROS
+			t.end()
+			t.end()
+			t.end()
+			t.end()
+		case kInt32Ptr, kInt64, kInt64Ptr:
+			width := int8(64)
+			conv := int32(convertedInt64)
+			if c.kind == kInt32Ptr {
+				width, conv = 32, convertedInt32
+			}
+			t.i32(6, conv)
+			t.begin(10)
+			t.begin(10) // INTEGER
+			t.i8(1, width)
+			t.bool(2, true)
+			t.end()
+			t.end()
+		}
+		t.end()
+	}
+	t.i64(3, rows)
+	t.list(4, ctStruct, len(w.groups))
+	for gi := range w.groups {
+		g := &w.groups[gi]
+		t.push()
+		t.list(1, ctStruct, len(g.chunks))
+		for ci := range g.chunks {
+			m := &g.chunks[ci]
+			c := &w.cols[ci]
+			t.push()
+			first := m.dataPageOffset
+			if m.dictOffset >= 0 {
+				first = m.dictOffset
+			}
+			t.i64(2, first)
+			t.begin(3)
+			t.i32(1, c.physical())
+			t.listI32(2, m.encodings)
+			t.listString(3, []string{c.name})
+			t.i32(4, codecZstd)
+			t.i64(5, m.numValues)
+			t.i64(6, m.uncompressed)
+			t.i64(7, m.compressed)
+			t.i64(9, m.dataPageOffset)
+			if m.dictOffset >= 0 {
+				t.i64(11, m.dictOffset)
+			}
+			t.begin(12) // statistics
+			t.i64(3, m.nullCount)
+			if m.min != nil {
+				t.binary(5, m.max)
+				t.binary(6, m.min)
+			}
+			t.end()
+			if off := g.bloomOffsets[ci]; off >= 0 {
+				t.i64(14, off)
+				t.i32(15, g.bloomLengths[ci])
+			}
+			t.end()
+			t.end()
+		}
+		t.i64(2, g.uncompressed)
+		t.i64(3, g.rows)
+		if w.sortIdx >= 0 {
+			t.list(4, ctStruct, 1)
+			t.push()
+			t.i32(1, int32(w.sortIdx))
+			t.bool(2, false)
+			t.bool(3, true)
+			t.end()
+		}
+		t.i64(5, g.offset)
+		t.i64(6, g.compressed)
+		t.i16(7, int16(gi))
+		t.end()
+	}
+	if len(kv) > 0 {
+		t.list(5, ctStruct, len(kv))
+		for _, e := range kv {
+			t.push()
+			t.string(1, e.Key)
+			t.string(2, e.Value)
+			t.end()
+		}
+	}
+	if w.created != "" {
+		t.string(6, w.created)
+	}
+	t.list(7, ctStruct, len(w.cols))
+	for range w.cols {
+		t.push()
+		t.begin(1) // TYPE_ORDER
+		t.end()
+		t.end()
+	}
+	t.endTop()
+	return t.b
+}
+
+// countingWriter counts the bytes written, which are the file offsets
+// the metadata records.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) write(b []byte) error {
+	n, err := c.w.Write(b)
+	c.n += int64(n)
+	return err
+}
