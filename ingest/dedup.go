@@ -33,9 +33,14 @@ type dedupEntry struct {
 const dedupEntrySize = 24
 
 func originHash(uri string, offset int64) uint64 {
+	return originOf(xxh3.HashString(uri), offset)
+}
+
+// originOf is originHash with the URI's hash already computed.
+func originOf(uriHash uint64, offset int64) uint64 {
 	var b [8]byte
 	binary.LittleEndian.PutUint64(b[:], uint64(offset))
-	return xxh3.HashString(uri) ^ xxh3.Hash(b[:])*0x9E3779B97F4A7C15
+	return uriHash ^ xxh3.Hash(b[:])*0x9E3779B97F4A7C15
 }
 
 func compareEntry(a, b dedupEntry) int {

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 )
 
@@ -121,4 +122,19 @@ func syncDir(dir string) error {
 // isHidden reports whether a path element is bookkeeping or temporary.
 func isHidden(name string) bool {
 	return strings.HasPrefix(name, "_") || strings.HasPrefix(name, ".")
+}
+
+// TuneRuntime sets the Go runtime for an ingest process whose rows are
+// bounded by budget bytes (Config.MemoryBudget): the heap is held under a
+// soft limit of four budgets plus 128 MiB, and below that limit the
+// collector runs at a quarter of its default frequency. Buffered rows are
+// pointer-rich and long-lived, so each collection rescans them; running
+// fewer collections is a large part of ingest speed, and the limit keeps
+// peak memory where the budget says.
+func TuneRuntime(budget int64) {
+	if budget <= 0 {
+		budget = 64 << 20
+	}
+	debug.SetMemoryLimit(budget*4 + 128<<20)
+	debug.SetGCPercent(400)
 }

@@ -8,8 +8,10 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/leakscope/leakscope/ingest/columnar"
+	"github.com/zeebo/xxh3"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/leakscope/leakscope/ingest/columnar"
 )
 
 // writerEnv is what every table writer of a run shares. It is owned by the
@@ -42,13 +44,21 @@ type partBuf[R any] struct {
 	dir  string
 	rows []*R // into the batches the decoders handed over: no copy
 	objs []*objState
-	slot map[Hash]int // buffered row of each fingerprint
+	slot map[Hash]int // buffered row of each fingerprint, made at the first duplicate
 }
 
 // keepEarlier replaces the buffered copy of fingerprint h by r when r's
 // origin (object URI, then offset) sorts first, moving the duplicate count
 // to the object of the copy dropped. It reports whether it replaced.
 func (w *typedWriter[R, P]) keepEarlier(pb *partBuf[R], h Hash, r *R, o *objState) bool {
+	if pb.slot == nil {
+		// The first duplicate of this buffer: index it now (most
+		// buffers never need to).
+		pb.slot = make(map[Hash]int, len(pb.rows))
+		for i, r := range pb.rows {
+			pb.slot[P(r).Fingerprint()] = i
+		}
+	}
 	i, ok := pb.slot[h]
 	if !ok {
 		return false
@@ -76,6 +86,7 @@ type typedWriter[R any, P rowPtr[R]] struct {
 	bloom     []string
 	parts     map[string]*partBuf[R]
 	bytes     int64
+	sink      uint64 // keeps prefetch loads from being optimised away
 }
 
 func (s *source[R, P]) newWriter(env *writerEnv) tableWriter {
@@ -89,23 +100,34 @@ func (w *typedWriter[R, P]) add(ctx context.Context, o *objState, rows any) erro
 	var (
 		lastPart Partition
 		pd       *partDedup
+		pb       *partBuf[R]
+		lastURI  string
+		uriHash  uint64
 	)
 	for i := range rs {
+		if i%prefetchRows == 0 && pd != nil {
+			w.prefetch(pd, rs[i:min(i+prefetchRows, len(rs))])
+		}
 		r := P(&rs[i])
 		// Rows of a batch nearly always share a partition: look its
-		// fingerprint set up once.
+		// fingerprint set and buffer up once.
 		if part := r.LakePartition(); pd == nil || part != lastPart {
 			var err error
 			if pd, err = w.env.dedup.part(ctx, w.table, part); err != nil {
 				return err
 			}
 			lastPart = part
+			pb = w.parts[pd.dir]
+			if i%prefetchRows == 0 {
+				w.prefetch(pd, rs[i:min(i+prefetchRows, len(rs))])
+			}
 		}
-		part := lastPart
 		h := r.Fingerprint()
 		uri, off := r.Origin()
-		origin := originHash(uri, off)
-		pb := w.parts[pd.dir]
+		if i == 0 || uri != lastURI {
+			uriHash, lastURI = xxh3.HashString(uri), uri
+		}
+		origin := originOf(uriHash, off)
 		if prev, dup := pd.claim(h, origin); dup {
 			switch {
 			case prev == origin:
@@ -121,16 +143,38 @@ func (w *typedWriter[R, P]) add(ctx context.Context, o *objState, rows any) erro
 			continue
 		}
 		if pb == nil {
-			pb = &partBuf[R]{part: part, dir: pd.dir, slot: map[Hash]int{}}
+			pb = &partBuf[R]{part: lastPart, dir: pd.dir}
 			w.parts[pd.dir] = pb
 		}
-		pb.slot[h] = len(pb.rows)
+		if pb.slot != nil {
+			pb.slot[h] = len(pb.rows)
+		}
 		pb.rows = append(pb.rows, &rs[i])
 		pb.objs = append(pb.objs, o)
 		o.pending++
 		w.bytes += int64(rowMemSize[R, P](&rs[i])) + 16
 	}
 	return nil
+}
+
+// prefetchRows is how many rows' fingerprint slots are touched ahead of
+// their inserts.
+const prefetchRows = 256
+
+// prefetch reads the fingerprint-table slots the rows will probe, so
+// that their cache misses overlap rather than stall one insert after
+// another (the table of a big partition is far larger than the cache).
+func (w *typedWriter[R, P]) prefetch(pd *partDedup, rs []R) {
+	slots := pd.table.slots
+	if len(slots) == 0 {
+		return
+	}
+	mask := uint64(len(slots) - 1)
+	var x uint64
+	for i := range rs {
+		x ^= slots[fpKey(P(&rs[i]).Fingerprint()).Lo&mask].origin
+	}
+	w.sink ^= x
 }
 
 func (w *typedWriter[R, P]) detach() (func(ctx context.Context, commit string) ([]committedFile, error), map[*objState]int64) {

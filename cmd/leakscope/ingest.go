@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -169,7 +168,7 @@ func ingestCommand() command {
 
 func runIngest(ctx context.Context, e *env, c *ingestConfig, args []string) error {
 	// Keep the heap near the budget on any input size.
-	debug.SetMemoryLimit(int64(c.memoryMiB)<<20*4 + 128<<20)
+	ingest.TuneRuntime(int64(c.memoryMiB) << 20)
 	cfg := ingest.Config{
 		Lake:         c.lake,
 		Sources:      sources.All(),

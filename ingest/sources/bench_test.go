@@ -6,9 +6,11 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -129,11 +131,22 @@ func cloudTrailTree(tb testing.TB, mb int) (string, int64) {
 	return filepath.Join(root, "AWSLogs"), total
 }
 
+// tuneLikeCLI sets the Go runtime as `leakscope ingest` does, for the
+// duration of the benchmark.
+func tuneLikeCLI(b *testing.B) {
+	ingest.TuneRuntime(0)
+	b.Cleanup(func() {
+		debug.SetGCPercent(100)
+		debug.SetMemoryLimit(math.MaxInt64)
+	})
+}
+
 // BenchmarkIngestCloudTrail ingests the same generated tree with
 // leakscope and with DuckDB's own read_json into zstd Parquet, in the same
 // run, and reports both throughputs and their ratio.
 func BenchmarkIngestCloudTrail(b *testing.B) {
 	tree, size := cloudTrailTree(b, benchMB())
+	tuneLikeCLI(b)
 	ctx := context.Background()
 	var leak, duck time.Duration
 	b.SetBytes(size)

@@ -70,6 +70,7 @@ func (x *rng) next(n uint64) uint64 {
 // glob and the output folder) and ingest.Run on the same tree, checks that
 // both keep every record, and reports the throughputs.
 func benchIngestText(b *testing.B, tree benchTree, table, duckdbQuery string) {
+	tuneLikeCLI(b)
 	ctx := context.Background()
 	var leak, duck time.Duration
 	b.SetBytes(tree.size)
