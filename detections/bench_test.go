@@ -13,8 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parquet-go/parquet-go"
-	pzstd "github.com/parquet-go/parquet-go/compress/zstd"
+	"github.com/leakscope/leakscope/ingest/columnar"
 
 	"github.com/leakscope/leakscope/ingest/cloudtrail"
 	"github.com/leakscope/leakscope/ingest/s3access"
@@ -200,14 +199,17 @@ func writeRows[R any](dir string, rows []R) error {
 	if err != nil {
 		return err
 	}
-	w := parquet.NewGenericWriter[R](f, parquet.Compression(&pzstd.Codec{Level: pzstd.SpeedFastest}))
-	for i := 0; i < len(rows); i += 65536 {
-		if _, err := w.Write(rows[i:min(i+65536, len(rows))]); err != nil {
-			f.Close()
-			return err
-		}
+	w, err := columnar.NewWriter[R](columnar.Options{})
+	if err == nil {
+		err = w.Begin(f)
 	}
-	if err := w.Close(); err != nil {
+	if err == nil {
+		err = w.WriteValues(rows)
+	}
+	if err == nil {
+		_, err = w.End(nil)
+	}
+	if err != nil {
 		f.Close()
 		return err
 	}

@@ -11,11 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parquet-go/parquet-go"
-	pzstd "github.com/parquet-go/parquet-go/compress/zstd"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/leakscope/leakscope/ingest/cloudtrail"
+	"github.com/leakscope/leakscope/ingest/columnar"
 )
 
 // benchEvents is the size of the benchmark lake: $LEAKSCOPE_BENCH_EVENTS
@@ -151,18 +150,18 @@ func writeBenchPart(dir string, p benchPart, ids []benchIdentity) error {
 		if err != nil {
 			return err
 		}
-		var bf []parquet.BloomFilterColumn
-		for _, c := range []string{"access_key_id", "actor_arn", "principal_arn", "source_ip", "bucket", "event_id", "request_id", "issued_access_key_id"} {
-			bf = append(bf, parquet.SplitBlockFilter(10, c))
+		spec := cloudtrail.Spec()
+		pw, err := columnar.NewWriter[cloudtrail.Row](columnar.Options{
+			Bloom: spec.Bloom, Unindexed: spec.Unindexed, SortedBy: "event_time", CreatedBy: "leakscope version bench",
+		})
+		if err != nil {
+			f.Close()
+			return err
 		}
-		pw := parquet.NewGenericWriter[cloudtrail.Row](f,
-			parquet.Compression(&pzstd.Codec{Level: pzstd.SpeedFastest, Concurrency: 1}),
-			parquet.MaxRowsPerRowGroup(128<<10),
-			parquet.PageBufferSize(1<<20),
-			parquet.CreatedBy("leakscope", "bench", ""),
-			parquet.SortingWriterConfig(parquet.SortingColumns(parquet.Ascending("event_time"))),
-			parquet.BloomFilters(bf...),
-		)
+		if err := pw.Begin(f); err != nil {
+			f.Close()
+			return err
+		}
 		buf := make([]cloudtrail.Row, 0, 4096)
 		for i := 0; i < n; i++ {
 			id := &ids[zipf.Uint64()]
@@ -201,14 +200,14 @@ func writeBenchPart(dir string, p benchPart, ids []benchIdentity) error {
 			r.RequestParameters = `{"bucketName":"` + r.Bucket + `"}`
 			buf = append(buf, r)
 			if len(buf) == cap(buf) || i == n-1 {
-				if _, err := pw.Write(buf); err != nil {
+				if err := pw.WriteValues(buf); err != nil {
 					f.Close()
 					return err
 				}
 				buf = buf[:0]
 			}
 		}
-		if err := pw.Close(); err != nil {
+		if _, err := pw.End(nil); err != nil {
 			f.Close()
 			return err
 		}

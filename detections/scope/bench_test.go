@@ -11,11 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parquet-go/parquet-go"
-	"github.com/parquet-go/parquet-go/compress/zstd"
-
 	"github.com/leakscope/leakscope/detections/scope"
 	"github.com/leakscope/leakscope/ingest/cloudtrail"
+	"github.com/leakscope/leakscope/ingest/columnar"
 	"github.com/leakscope/leakscope/ingest/s3access"
 	"github.com/leakscope/leakscope/ingest/vpcflow"
 	"github.com/leakscope/leakscope/query"
@@ -48,11 +46,17 @@ func writePart[R any](b *testing.B, lake, table, acct, region string, date time.
 	if err != nil {
 		b.Fatal(err)
 	}
-	w := parquet.NewGenericWriter[R](f, parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}), parquet.MaxRowsPerRowGroup(131072))
-	if _, err := w.Write(rows); err != nil {
+	w, err := columnar.NewWriter[R](columnar.Options{})
+	if err != nil {
 		b.Fatal(err)
 	}
-	if err := w.Close(); err != nil {
+	if err := w.Begin(f); err != nil {
+		b.Fatal(err)
+	}
+	if err := w.WriteValues(rows); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := w.End(nil); err != nil {
 		b.Fatal(err)
 	}
 	st, _ := f.Stat()

@@ -44,6 +44,8 @@ type Writer[R any] struct {
 	sortIdx  int
 	created  string
 
+	out    countingWriter // the file being written
+	rows   int64          // rows written to it
 	groups []rowGroupMeta
 	footer thrift
 
@@ -114,22 +116,62 @@ func (w *Writer[R]) Schema() *Schema { return w.schema }
 // returns the bytes written. Strings are read in place: the rows must not
 // change until Write returns.
 func (w *Writer[R]) Write(dst io.Writer, rows []*R, kv []KeyValue) (int64, error) {
-	out := &countingWriter{w: dst}
-	if err := out.write([]byte("PAR1")); err != nil {
-		return out.n, err
+	if err := w.Begin(dst); err != nil {
+		return w.out.n, err
 	}
-	ptrs := unsafe.Slice((*unsafe.Pointer)(unsafe.Pointer(unsafe.SliceData(rows))), len(rows))
+	if err := w.WriteRows(rows); err != nil {
+		return w.out.n, err
+	}
+	return w.End(kv)
+}
+
+// Begin starts a file on dst, to be filled by WriteRows and finished by
+// End: the streaming form of Write, for files bigger than the rows one
+// wants to hold at once.
+func (w *Writer[R]) Begin(dst io.Writer) error {
+	w.out = countingWriter{w: dst}
 	w.groups = w.groups[:0]
+	w.rows = 0
+	return w.out.write([]byte("PAR1"))
+}
+
+// WriteRows writes rows as row groups of at most Options.RowGroupRows
+// rows each. The rows may be reused once it returns.
+func (w *Writer[R]) WriteRows(rows []*R) error {
+	ptrs := unsafe.Slice((*unsafe.Pointer)(unsafe.Pointer(unsafe.SliceData(rows))), len(rows))
 	for start := 0; start < len(ptrs); start += w.rowGroup {
-		if err := w.writeGroup(out, ptrs[start:min(start+w.rowGroup, len(ptrs))]); err != nil {
-			return out.n, err
+		if err := w.writeGroup(&w.out, ptrs[start:min(start+w.rowGroup, len(ptrs))]); err != nil {
+			return err
 		}
 	}
-	footer := w.appendFooter(int64(len(rows)), kv)
+	w.rows += int64(len(rows))
+	return nil
+}
+
+// WriteValues is WriteRows for a slice of row values.
+func (w *Writer[R]) WriteValues(rows []R) error {
+	ptrs := make([]*R, 0, min(len(rows), w.rowGroup))
+	for start := 0; start < len(rows); start += w.rowGroup {
+		ptrs = ptrs[:0]
+		for i := start; i < min(start+w.rowGroup, len(rows)); i++ {
+			ptrs = append(ptrs, &rows[i])
+		}
+		if err := w.WriteRows(ptrs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// End writes the footer, with the key/value metadata kv, and returns the
+// file's size.
+func (w *Writer[R]) End(kv []KeyValue) (int64, error) {
+	footer := w.appendFooter(w.rows, kv)
 	footer = binary.LittleEndian.AppendUint32(footer, uint32(len(footer)))
 	footer = append(footer, "PAR1"...)
-	err := out.write(footer)
-	return out.n, err
+	err := w.out.write(footer)
+	w.out.w = nil
+	return w.out.n, err
 }
 
 // writeGroup encodes one row group: blocks of rows are appended column by
