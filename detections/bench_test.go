@@ -13,9 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/leakscope/leakscope/ingest/columnar"
-
 	"github.com/leakscope/leakscope/ingest/cloudtrail"
+	"github.com/leakscope/leakscope/ingest/columnar"
 	"github.com/leakscope/leakscope/ingest/s3access"
 	"github.com/leakscope/leakscope/ingest/vpcflow"
 )
