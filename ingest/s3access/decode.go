@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/leakscope/leakscope/ingest"
@@ -26,6 +27,15 @@ const (
 // readBuffer is the size of the bufio buffer; lines up to this length are
 // decoded without an intermediate copy.
 const readBuffer = 64 << 10
+
+// Lines are copied into arena chunks of these sizes (see
+// lineDecoder.lineString): small for the first batch of an object, so
+// that small objects stay cheap. A line longer than a quarter of a chunk
+// gets a string of its own.
+const (
+	firstArenaChunk = 4 << 10
+	arenaChunk      = 32 << 10
+)
 
 // Spec describes the S3 server access log source.
 func Spec() ingest.Spec[Row] {
@@ -139,6 +149,12 @@ type lineDecoder struct {
 	off      int64 // byte offset of the current line
 	batch    []Row
 	nums     []nums // backing store of the batch's nullable numbers
+	// arena holds the text of the batch's lines; the rows' strings are
+	// substrings of its String. A strings.Builder only ever appends (and
+	// does not zero what it allocates), so those strings stay immutable.
+	// Each batch starts a fresh chunk: a batch's rows share chunks with no
+	// other batch.
+	arena strings.Builder
 }
 
 func (d *lineDecoder) newBatch() {
@@ -148,6 +164,27 @@ func (d *lineDecoder) newBatch() {
 	}
 	d.batch = make([]Row, 0, n)
 	d.nums = make([]nums, n)
+	d.arena = strings.Builder{}
+}
+
+// lineString returns a string holding a copy of line, the line whose
+// columns a row will hold. Copying lines into a shared chunk costs one
+// allocation per chunk instead of one per line.
+func (d *lineDecoder) lineString(line []byte) string {
+	if len(line) > d.arena.Cap()-d.arena.Len() {
+		size := arenaChunk
+		if cap(d.batch) <= firstBatchSize {
+			size = firstArenaChunk
+		}
+		if len(line) > size/4 {
+			return string(line)
+		}
+		d.arena = strings.Builder{}
+		d.arena.Grow(size)
+	}
+	start := d.arena.Len()
+	d.arena.Write(line)
+	return d.arena.String()[start:]
 }
 
 func (d *lineDecoder) flush() error {
@@ -183,10 +220,14 @@ func (d *lineDecoder) decodeLine(raw []byte, maxLine int) error {
 	if !utf8.Valid(raw) {
 		return d.bad("invalid utf-8", ingest.Snip(raw))
 	}
-	d.batch = append(d.batch, Row{})
+	// The batch's free rows are zero (newBatch makes them, a dropped row
+	// is zeroed), so the row is taken without writing a zero Row, which
+	// would cost GC write barriers.
+	d.batch = d.batch[:len(d.batch)+1]
 	r := &d.batch[len(d.batch)-1]
-	s := string(raw) // the line's one allocation; columns are substrings
+	s := d.lineString(raw) // columns are substrings of s
 	if reason := d.p.decodeLine(s, r, &d.nums[len(d.batch)-1]); reason != "" {
+		*r = Row{}
 		d.batch = d.batch[:len(d.batch)-1]
 		d.nums[len(d.batch)] = nums{}
 		return d.bad(reason, ingest.Snip(raw))
@@ -210,11 +251,8 @@ func (d *lineDecoder) decodeLine(raw []byte, maxLine int) error {
 // source_region, else "" (unknown).
 func (d *lineDecoder) rowRegion(r *Row) string {
 	if r.HostHeader != "" {
-		if r.HostHeader != d.p.lastHost {
-			d.p.lastHost, d.p.lastHostRegion = r.HostHeader, hostRegion(r.HostHeader)
-		}
-		if d.p.lastHostRegion != "" {
-			return d.p.lastHostRegion
+		if reg := d.p.hostRegion(r.HostHeader); reg != "" {
+			return reg
 		}
 	}
 	if isRegion(r.SourceRegion) {

@@ -248,8 +248,8 @@ func sniffLine(line string) bool {
 	if p.tokenize(line) != "" || len(p.toks) != 3 {
 		return false
 	}
-	owner := p.toks[fOwner]
+	owner := p.tok(fOwner)
 	ownerOK := (len(owner) >= 32 && isHex(owner)) || (len(owner) >= 6 && len(owner) <= 12 && isDigits(owner))
-	_, timeOK := parseTime(p.toks[fTime])
-	return ownerOK && isBucketName(p.toks[fBucket]) && timeOK
+	_, timeOK := parseTime(p.tok(fTime))
+	return ownerOK && isBucketName(p.tok(fBucket)) && timeOK
 }

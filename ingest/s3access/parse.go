@@ -2,6 +2,7 @@ package s3access
 
 import (
 	"fmt"
+	"math/bits"
 	"net/url"
 	"strconv"
 	"strings"
@@ -67,10 +68,73 @@ func fieldName(i int) string {
 // rare values that must be rewritten (unescaped quotes, URL-decoded keys,
 // extra_fields JSON).
 type parser struct {
-	toks  []string // tokens of the current line, quotes and brackets removed
+	line  string   // the current line
+	toks  []span   // its tokens, quotes and brackets removed
+	unesc []string // unescaped quoted tokens of the line (see span)
 	stray string   // token removed by the version_id/host_id repair
-	// host header → region cache: consecutive lines mostly share a host.
+	// hostRegion's results: the lines of an object carry few distinct
+	// Host headers, mostly the same one as the line before.
 	lastHost, lastHostRegion string
+	hostCache                map[string]string
+	// The last time parsed, and its value at second 0: lines of a log
+	// mostly share the minute.
+	lastTime   string
+	lastMinute int64
+}
+
+// parseTime is parseTime(s), short-cut when s differs from the last time
+// parsed in its seconds only.
+func (p *parser) parseTime(s string) (int64, bool) {
+	const secs = len("06/Feb/2019:00:00:") // seconds at s[secs:secs+2]
+	if len(s) == len(p.lastTime) && len(s) > secs+2 && s[:secs] == p.lastTime[:secs] && s[secs+2:] == p.lastTime[secs+2:] {
+		// Same format, date, hour, minute and offset: the value is
+		// linear in the seconds, which parseTime takes up to 60.
+		if ss, ok := digits2(s[secs : secs+2]); ok && ss <= 60 {
+			return p.lastMinute + int64(ss)*1_000_000, true
+		}
+	}
+	us, ok := parseTime(s)
+	if ok {
+		ss, _ := digits2(s[secs : secs+2])
+		p.lastTime, p.lastMinute = s, us-int64(ss)*1_000_000
+	}
+	return us, ok
+}
+
+// maxHostCache bounds parser.hostCache; it is emptied when full.
+const maxHostCache = 64
+
+// hostRegion is hostRegion(host), cached.
+func (p *parser) hostRegion(host string) string {
+	if host == p.lastHost {
+		return p.lastHostRegion
+	}
+	region, ok := p.hostCache[host]
+	if !ok {
+		if p.hostCache == nil || len(p.hostCache) >= maxHostCache {
+			p.hostCache = make(map[string]string)
+		}
+		// A copy, so that the map holds no line of the object.
+		host = strings.Clone(host)
+		region = hostRegion(host)
+		p.hostCache[host] = region
+	}
+	p.lastHost, p.lastHostRegion = host, region
+	return region
+}
+
+// span is one token of the current line: line[s:e], or when e < 0 the
+// unescaped quoted string unesc[s]. Tokens are kept as offsets rather than
+// strings so that tokenizing writes no pointers (no GC write barriers).
+type span struct{ s, e int }
+
+// tok returns token i of the current line.
+func (p *parser) tok(i int) string {
+	t := p.toks[i]
+	if t.e < 0 {
+		return p.unesc[t.s]
+	}
+	return p.line[t.s:t.e]
 }
 
 // tokenize splits s into fields. Fields are separated by one or more
@@ -79,25 +143,35 @@ type parser struct {
 // the field only when followed by a space or the end of the line. It
 // returns a quarantine reason, or "" when the line tokenized.
 func (p *parser) tokenize(s string) string {
-	p.toks = p.toks[:0]
+	p.line = s
+	if len(p.unesc) > 0 {
+		clear(p.unesc) // let the last line's strings go
+		p.unesc = p.unesc[:0]
+	}
+	// toks is kept in a local so that appending does not go through p;
+	// p.toks is set on every return.
+	toks := p.toks[:0]
 	i, n := 0, len(s)
 	for {
 		for i < n && s[i] == ' ' {
 			i++
 		}
 		if i >= n {
+			p.toks = toks
 			return ""
 		}
-		idx := len(p.toks)
+		idx := len(toks)
 		switch c := s[i]; {
 		case c == '[' && idx == fTime:
 			j := strings.IndexByte(s[i+1:], ']')
 			if j < 0 {
+				p.toks = toks
 				return "event_time: unterminated [ bracket"
 			}
-			p.toks = append(p.toks, s[i+1:i+1+j])
+			toks = append(toks, span{i + 1, i + 1 + j})
 			i += j + 2
 			if i < n && s[i] != ' ' {
+				p.toks = toks
 				return "event_time: no space after ] bracket"
 			}
 		case c == '"':
@@ -107,6 +181,7 @@ func (p *parser) tokenize(s string) string {
 			for {
 				k := strings.IndexByte(s[j:], '"')
 				if k < 0 {
+					p.toks = toks
 					return fieldName(idx) + ": unterminated quoted string"
 				}
 				j += k
@@ -124,21 +199,48 @@ func (p *parser) tokenize(s string) string {
 				}
 				j++
 			}
-			tok := s[start:j]
 			if escaped {
-				tok = unescape(tok)
+				p.unesc = append(p.unesc, unescape(s[start:j]))
+				toks = append(toks, span{len(p.unesc) - 1, -1})
+			} else {
+				toks = append(toks, span{start, j})
 			}
-			p.toks = append(p.toks, tok)
 			i = j + 1
 		default:
-			j := strings.IndexByte(s[i:], ' ')
-			if j < 0 {
-				j = n - i
-			}
-			p.toks = append(p.toks, s[i:i+j])
-			i += j
+			j := indexSpace(s, i+1)
+			toks = append(toks, span{i, j})
+			i = j
 		}
 	}
+}
+
+// indexSpace returns the index of the first space in s at or after i, or
+// len(s) when there is none. Bare fields are short, so it looks at eight
+// bytes at a time inline rather than calling strings.IndexByte, whose
+// call and setup cost more than the scan of a short field.
+func indexSpace(s string, i int) int {
+	const ones, spaces, highs = 0x0101010101010101, 0x2020202020202020, 0x8080808080808080
+	for i+8 <= len(s) {
+		// The lowest byte flagged by the has-zero-byte trick is always
+		// a real space (false positives only follow a real one).
+		w := load64(s, i) ^ spaces
+		if m := (w - ones) &^ w & highs; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+		i += 8
+	}
+	for i < len(s) && s[i] != ' ' {
+		i++
+	}
+	return i
+}
+
+// load64 returns the eight bytes of s at i as a little-endian number; the
+// compiler makes it one load.
+func load64(s string, i int) uint64 {
+	b := s[i : i+8]
+	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
 }
 
 // unescape resolves \" and \\ inside a quoted field; other backslashes
@@ -146,15 +248,23 @@ func (p *parser) tokenize(s string) string {
 func unescape(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '\\' && i+1 < len(s) && (s[i+1] == '"' || s[i+1] == '\\') {
-			i++
-			c = s[i]
+	for {
+		i := strings.IndexByte(s, '\\')
+		if i < 0 || i+1 == len(s) {
+			b.WriteString(s)
+			return b.String()
 		}
-		b.WriteByte(c)
+		// Keep the backslash unless it escapes a quote or a backslash,
+		// and in any case the byte after it, which is not looked at
+		// again.
+		if c := s[i+1]; c == '"' || c == '\\' {
+			b.WriteString(s[:i])
+		} else {
+			b.WriteString(s[:i+1])
+		}
+		b.WriteByte(s[i+1])
+		s = s[i+2:]
 	}
-	return b.String()
 }
 
 // repair fixes a line that carries one stray token between version_id and
@@ -164,10 +274,13 @@ func unescape(s string) string {
 func (p *parser) repair() {
 	p.stray = ""
 	t := p.toks
-	if len(t) <= fSigV+1 || t[fSigV] == "-" || isSigV(t[fSigV]) || !isSigV(t[fSigV+1]) {
+	if len(t) <= fSigV+1 {
 		return
 	}
-	p.stray = t[fHostID]
+	if sig := p.tok(fSigV); sig == "-" || isSigV(sig) || !isSigV(p.tok(fSigV+1)) {
+		return
+	}
+	p.stray = p.tok(fHostID)
 	p.toks = append(t[:fHostID], t[fHostID+1:]...)
 }
 
@@ -182,14 +295,6 @@ func null(s string) string {
 		return ""
 	}
 	return s
-}
-
-// field returns token i as a column value, "" when absent or "-".
-func (p *parser) field(i int) string {
-	if i < len(p.toks) {
-		return null(p.toks[i])
-	}
-	return ""
 }
 
 // number parses a non-negative decimal field. null is true for "-".
@@ -237,20 +342,34 @@ func (p *parser) decodeLine(s string, r *Row, nb *nums) string {
 		return fmt.Sprintf("too few fields: got %d, want at least %d", len(p.toks), minFields)
 	}
 	p.repair()
-	t := p.toks
+	// The tokens in locals: stores to r would otherwise make every
+	// access reload them from p.
+	line, toks, unesc := p.line, p.toks, p.unesc
+	tok := func(i int) string { // as parser.tok
+		if t := toks[i]; t.e >= 0 {
+			return line[t.s:t.e]
+		}
+		return unesc[toks[i].s]
+	}
+	field := func(i int) string { // token i as a column value, "" when absent or "-"
+		if i < len(toks) {
+			return null(tok(i))
+		}
+		return ""
+	}
 
-	us, ok := parseTime(t[fTime])
+	us, ok := p.parseTime(tok(fTime))
 	if !ok {
-		return "event_time: unparseable time " + quoteValue(t[fTime])
+		return "event_time: unparseable time " + quoteValue(tok(fTime))
 	}
 	r.EventTime = us
 
 	// Numbers first: a line whose numbers are not numbers is misaligned
 	// and quarantined before any string work is spent on it.
 	for _, f := range [...]int{fStatus, fBytesSent, fObjectSize, fTotalTime, fTurnaround} {
-		v, isNull, ok := number(t[f])
+		v, isNull, ok := number(tok(f))
 		if !ok || (f == fStatus && v > 1<<31-1) {
-			return fieldName(f) + ": not a number " + quoteValue(t[f])
+			return fieldName(f) + ": not a number " + quoteValue(tok(f))
 		}
 		if isNull {
 			continue
@@ -274,29 +393,29 @@ func (p *parser) decodeLine(s string, r *Row, nb *nums) string {
 		}
 	}
 
-	r.BucketOwner = null(t[fOwner])
-	r.Bucket = null(t[fBucket])
-	r.RemoteIP = null(t[fRemoteIP])
-	r.Requester = null(t[fRequester])
-	r.RequestID = null(t[fRequestID])
-	r.Operation = null(t[fOperation])
-	r.RawKey = null(t[fKey])
+	r.BucketOwner = null(tok(fOwner))
+	r.Bucket = null(tok(fBucket))
+	r.RemoteIP = null(tok(fRemoteIP))
+	r.Requester = null(tok(fRequester))
+	r.RequestID = null(tok(fRequestID))
+	r.Operation = null(tok(fOperation))
+	r.RawKey = null(tok(fKey))
 	r.Key = decodeKey(r.RawKey)
-	r.RequestURI = null(t[fRequestURI])
-	r.ErrorCode = null(t[fErrorCode])
-	r.Referer = null(t[fReferer])
-	r.UserAgent = null(t[fUserAgent])
-	r.VersionID = null(t[fVersionID])
-	r.HostID = p.field(fHostID)
-	r.SignatureVersion = p.field(fSigV)
-	r.CipherSuite = p.field(fCipher)
-	r.AuthType = p.field(fAuthType)
-	r.HostHeader = p.field(fHost)
-	r.TLSVersion = p.field(fTLS)
-	r.AccessPointARN = p.field(fAccessPoint)
-	r.ACLRequired = p.field(fACL)
-	r.SourceRegion = p.field(fSourceRegion)
-	if p.stray != "" || len(t) > nKnown {
+	r.RequestURI = null(tok(fRequestURI))
+	r.ErrorCode = null(tok(fErrorCode))
+	r.Referer = null(tok(fReferer))
+	r.UserAgent = null(tok(fUserAgent))
+	r.VersionID = null(tok(fVersionID))
+	r.HostID = field(fHostID)
+	r.SignatureVersion = field(fSigV)
+	r.CipherSuite = field(fCipher)
+	r.AuthType = field(fAuthType)
+	r.HostHeader = field(fHost)
+	r.TLSVersion = field(fTLS)
+	r.AccessPointARN = field(fAccessPoint)
+	r.ACLRequired = field(fACL)
+	r.SourceRegion = field(fSourceRegion)
+	if p.stray != "" || len(p.toks) > nKnown {
 		r.ExtraFields = p.extraJSON()
 	}
 
@@ -314,11 +433,11 @@ func (p *parser) extraJSON() string {
 		b = appendJSONString(b, p.stray)
 	}
 	if len(p.toks) > nKnown {
-		for _, tok := range p.toks[nKnown:] {
+		for i := nKnown; i < len(p.toks); i++ {
 			if len(b) > 1 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, tok)
+			b = appendJSONString(b, p.tok(i))
 		}
 	}
 	b = append(b, ']')
@@ -385,19 +504,23 @@ func splitRequester(r *Row) {
 // arnAccount returns the account field of arn:partition:service:region:account:resource
 // when it is all digits.
 func arnAccount(arn string) string {
-	s := arn
-	for range 4 {
-		i := strings.IndexByte(s, ':')
-		if i < 0 {
-			return ""
+	// One pass over the short prefix: find the fourth and fifth colons.
+	colons, start := 0, 0
+	for i := 0; i < len(arn); i++ {
+		if arn[i] != ':' {
+			continue
 		}
-		s = s[i+1:]
+		colons++
+		if colons == 4 {
+			start = i + 1
+		} else if colons == 5 {
+			if i == start || !isDigits(arn[start:i]) {
+				return ""
+			}
+			return arn[start:i]
+		}
 	}
-	i := strings.IndexByte(s, ':')
-	if i <= 0 || !isDigits(s[:i]) {
-		return ""
-	}
-	return s[:i]
+	return ""
 }
 
 // splitRequestURI returns the HTTP method of a logged request line
@@ -427,10 +550,18 @@ func splitRequestURI(u string) (method string, queryAuth bool) {
 		} else {
 			query = ""
 		}
+		// Skip EqualFold for lengths that cannot match. The one letter
+		// of these names with a multi-byte fold is s (ſ, two bytes),
+		// so a match is 9, 10, 15 or 16 bytes long.
+		if len(param) < len("Signature") {
+			continue
+		}
 		if eq := strings.IndexByte(param, '='); eq >= 0 {
 			param = param[:eq]
 		}
-		if strings.EqualFold(param, "X-Amz-Signature") || strings.EqualFold(param, "Signature") {
+		n := len(param)
+		if (n == 15 || n == 16) && strings.EqualFold(param, "X-Amz-Signature") ||
+			(n == 9 || n == 10) && strings.EqualFold(param, "Signature") {
 			return method, true
 		}
 	}

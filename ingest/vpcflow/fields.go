@@ -156,6 +156,40 @@ type layout struct {
 	names  []string // as given; used for extra_fields and reasons
 	extra  bool     // some position holds noField
 	source string   // "header at line N", "flow-format option", "default v2 format", ...
+
+	// The known columns grouped by kind, in record order (see plan), so
+	// that decoder.fill runs one uniform loop per kind.
+	strs, int32s, int64s, times []colRef
+}
+
+// colRef is a column of a layout: the record position of the field and
+// the offset of its Row field.
+type colRef struct {
+	pos int
+	off uintptr
+}
+
+// plan groups the known columns of cols by kind. It must be called again
+// when cols change.
+func (l *layout) plan() {
+	l.strs, l.int32s, l.int64s, l.times = nil, nil, nil, nil
+	for i, id := range l.cols {
+		if id == noField {
+			continue
+		}
+		f := &fields[id]
+		c := colRef{pos: i, off: f.off}
+		switch f.kind {
+		case kString, kAccount:
+			l.strs = append(l.strs, c)
+		case kInt32:
+			l.int32s = append(l.int32s, c)
+		case kInt64:
+			l.int64s = append(l.int64s, c)
+		case kTime:
+			l.times = append(l.times, c)
+		}
+	}
 }
 
 // newLayout builds a layout from field names. Unknown names are allowed
@@ -181,6 +215,7 @@ func newLayout(names []string, source string) (*layout, error) {
 		}
 		l.cols[i] = id
 	}
+	l.plan()
 	return l, nil
 }
 

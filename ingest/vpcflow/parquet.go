@@ -205,6 +205,7 @@ func parquetLayout(schema *parquet.Schema) ([]parquetColumn, *layout, error) {
 			lay.cols[i] = noField
 		}
 	}
+	lay.plan()
 	return cols, lay, nil
 }
 
