@@ -48,6 +48,8 @@ func Spec() ingest.Spec[Row] {
 			"requester", "requester_arn", "remote_ip", "request_id",
 			"bucket", "key", "version_id",
 		},
+		// Opaque or free text: nobody filters these by range.
+		Unindexed: []string{"request_uri", "host_id", "raw_key", "extra_fields"},
 	}
 }
 

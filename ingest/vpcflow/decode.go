@@ -307,6 +307,7 @@ func (d *decoder) record(s string, toks []span, no, off int64, raw []byte) error
 	r.Hash = ingest.HashBytes(unsafe.Slice(unsafe.StringData(s[toks[0].s:]), len(s)-int(toks[0].s)))
 	r.SourceOffset = off
 	r.SourceLine = no
+	r.cols = lay.set
 	r.PartAcc = r.AccountID
 	if r.PartAcc == "" {
 		r.PartAcc = d.obj.Account

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+
+	"github.com/leakscope/leakscope/ingest/columnar"
 )
 
 // kind is how a field's text becomes a column value.
@@ -160,7 +162,19 @@ type layout struct {
 	// The known columns grouped by kind, in record order (see plan), so
 	// that decoder.fill runs one uniform loop per kind.
 	strs, int32s, int64s, times []colRef
+	// set is the columns a record of this layout can fill: the lake
+	// writer skips the others (a v2 record fills 14 of some 70).
+	set *columnar.ColumnSet
 }
+
+// rowSchema is the lake schema of Row, for column sets.
+var rowSchema = func() *columnar.Schema {
+	s, err := columnar.SchemaOf[Row]()
+	if err != nil {
+		panic(err)
+	}
+	return s
+}()
 
 // colRef is a column of a layout: the record position of the field and
 // the offset of its Row field.
@@ -173,11 +187,16 @@ type colRef struct {
 // when cols change.
 func (l *layout) plan() {
 	l.strs, l.int32s, l.int64s, l.times = nil, nil, nil, nil
+	var names []string
+	if l.extra {
+		names = append(names, "extra_fields")
+	}
 	for i, id := range l.cols {
 		if id == noField {
 			continue
 		}
 		f := &fields[id]
+		names = append(names, f.column)
 		c := colRef{pos: i, off: f.off}
 		switch f.kind {
 		case kString, kAccount:
@@ -190,6 +209,11 @@ func (l *layout) plan() {
 			l.times = append(l.times, c)
 		}
 	}
+	set, err := rowSchema.Set(names...)
+	if err != nil {
+		panic(err) // every field names a Row column (checked by init)
+	}
+	l.set = set
 }
 
 // newLayout builds a layout from field names. Unknown names are allowed

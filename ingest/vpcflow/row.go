@@ -4,6 +4,7 @@ import (
 	"unsafe"
 
 	"github.com/leakscope/leakscope/ingest"
+	"github.com/leakscope/leakscope/ingest/columnar"
 )
 
 // Row is one flow-log record as stored in the lake table "vpc_flow".
@@ -101,7 +102,14 @@ type Row struct {
 	Hash    ingest.Hash `parquet:"-"`
 	PartAcc string      `parquet:"-"` // partition account
 	PartReg string      `parquet:"-"` // partition region
+	// cols is the set of columns the record's layout can fill (nil:
+	// any); see Columns.
+	cols *columnar.ColumnSet `parquet:"-"`
 }
+
+// Columns implements columnar.Sparse: the lake writer skips the columns
+// the record's format does not carry.
+func (r *Row) Columns() *columnar.ColumnSet { return r.cols }
 
 // LakePartition implements ingest.Row.
 func (r *Row) LakePartition() ingest.Partition {
