@@ -9,7 +9,8 @@
 // idempotent and resumable, and the quarantine of records that cannot be
 // decoded. Each log source is a package below this one (ingest/cloudtrail,
 // ingest/s3access, ingest/vpcflow) that provides a streaming decoder and a
-// row type; ingest/sources lists them.
+// row type; ingest/sources lists them. The Parquet encoding itself is
+// ingest/columnar.
 //
 // Guarantees: for every object, records read = rows written + records
 // quarantined + duplicates dropped, and the manifest records those counts.
