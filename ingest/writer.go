@@ -281,6 +281,9 @@ func (w *typedWriter[R, P]) getWriter() (*columnar.Writer[R], error) {
 		Unindexed:    w.unindexed,
 		SortedBy:     sortColumn(w.table),
 		CreatedBy:    "leakscope version " + w.env.toolVersion,
+		// A commit often holds one big partition: its columns are
+		// encoded on every core rather than on one.
+		Parallel: w.env.workers,
 	})
 }
 

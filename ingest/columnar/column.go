@@ -71,10 +71,11 @@ type colWriter struct {
 	maxS      string
 	boolSeen  [2]bool
 
-	scratch []byte // page body being built
-	zbuf    []byte // its compressed form
-	bloom   []byte // bloom filter (header and bitset) of the finished chunk
-	hdr     thrift // page header being built
+	scratch  []byte // page body being built
+	zbuf     []byte // its compressed form
+	bloom    []byte // bloom filter (header and bitset) of the sealed chunk
+	dictPage []byte // dictionary page (header and body) of the sealed chunk
+	hdr      thrift // page header being built
 }
 
 // header returns the header builder, emptied.
@@ -355,15 +356,14 @@ func appendLevels(dst []byte, defs []uint8, nulls int) []byte {
 	return appendHybrid(dst, defs, 1)
 }
 
-// finish cuts the last page and writes the chunk (dictionary page, then
-// data pages) to out. The chunk's bloom filter, if any, is left in
-// cw.bloom for the caller to place after the row group.
-func (cw *colWriter) finish(out *countingWriter, enc *zstd.Encoder) (chunkMeta, error) {
+// seal cuts the last page and prepares the rest of the chunk: the
+// dictionary page (in cw.dictPage) and the bloom filter (in cw.bloom).
+// It needs no output, so the columns of a row group can be sealed in
+// parallel.
+func (cw *colWriter) seal(enc *zstd.Encoder) {
 	cw.cutPage(enc)
-	m := chunkMeta{dictOffset: -1, numValues: cw.values, nullCount: cw.nulls}
-	start := out.n
+	cw.dictPage = cw.dictPage[:0]
 	if cw.dictUsed {
-		m.dictOffset = out.n
 		body := cw.scratch[:0]
 		for _, s := range cw.dictVals {
 			body = binary.LittleEndian.AppendUint32(body, uint32(len(s)))
@@ -380,29 +380,9 @@ func (cw *colWriter) finish(out *countingWriter, enc *zstd.Encoder) (chunkMeta, 
 		h.i32(2, encPlain)
 		h.end()
 		h.endTop()
-		if err := out.write(h.b); err != nil {
-			return m, err
-		}
-		if err := out.write(compressed); err != nil {
-			return m, err
-		}
+		cw.dictPage = append(cw.dictPage, h.b...)
+		cw.dictPage = append(cw.dictPage, compressed...)
 		cw.uncomp += int64(len(h.b) + len(body))
-	}
-	m.dataPageOffset = out.n
-	if err := out.write(cw.pages); err != nil {
-		return m, err
-	}
-	m.compressed = out.n - start
-	m.uncompressed = cw.uncomp
-	m.encodings = []int32{encRLE}
-	if cw.plainUsed || cw.dictUsed {
-		m.encodings = append(m.encodings, encPlain)
-	}
-	if cw.deltaUsed {
-		m.encodings = append(m.encodings, encDeltaBinary)
-	}
-	if cw.dictUsed {
-		m.encodings = append(m.encodings, encRLEDictionary)
 	}
 	cw.bloom = cw.bloom[:0]
 	if cw.c.bloom && len(cw.hashes) > 0 {
@@ -425,6 +405,36 @@ func (cw *colWriter) finish(out *countingWriter, enc *zstd.Encoder) (chunkMeta, 
 		h.endTop()
 		cw.bloom = append(cw.bloom, h.b...)
 		cw.bloom = append(cw.bloom, filter...)
+	}
+}
+
+// emit writes the sealed chunk (dictionary page, then data pages) to out
+// and returns its metadata. The bloom filter stays in cw.bloom for the
+// caller to place after the row group.
+func (cw *colWriter) emit(out *countingWriter) (chunkMeta, error) {
+	m := chunkMeta{dictOffset: -1, numValues: cw.values, nullCount: cw.nulls}
+	start := out.n
+	if len(cw.dictPage) > 0 {
+		m.dictOffset = out.n
+		if err := out.write(cw.dictPage); err != nil {
+			return m, err
+		}
+	}
+	m.dataPageOffset = out.n
+	if err := out.write(cw.pages); err != nil {
+		return m, err
+	}
+	m.compressed = out.n - start
+	m.uncompressed = cw.uncomp
+	m.encodings = []int32{encRLE}
+	if cw.plainUsed || cw.dictUsed {
+		m.encodings = append(m.encodings, encPlain)
+	}
+	if cw.deltaUsed {
+		m.encodings = append(m.encodings, encDeltaBinary)
+	}
+	if cw.dictUsed {
+		m.encodings = append(m.encodings, encRLEDictionary)
 	}
 	cw.statistics(&m)
 	return m, nil

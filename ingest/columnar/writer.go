@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"sync"
 	"unsafe"
 
 	"github.com/klauspost/compress/zstd"
@@ -24,6 +25,9 @@ type Options struct {
 	SortedBy string
 	// CreatedBy is the file's created_by string.
 	CreatedBy string
+	// Parallel is how many goroutines encode the columns of a row group
+	// (default 1). The output does not depend on it.
+	Parallel int
 }
 
 // KeyValue is one entry of a file's key/value metadata.
@@ -39,7 +43,6 @@ type Writer[R any] struct {
 	schema   *Schema
 	cols     []column
 	cw       []colWriter
-	enc      *zstd.Encoder
 	rowGroup int
 	sortIdx  int
 	created  string
@@ -52,7 +55,9 @@ type Writer[R any] struct {
 	// sparse returns the columns a row may fill (nil: all); nil when
 	// R does not implement Sparse.
 	sparse func(unsafe.Pointer) *ColumnSet
-	union  []uint64 // columns filled by some row of the current block
+	unions [][]uint64 // per goroutine: columns filled by some row of its block
+
+	encs []*zstd.Encoder // one per encoding goroutine
 }
 
 type rowGroupMeta struct {
@@ -93,18 +98,21 @@ func NewWriter[R any](o Options) (*Writer[R], error) {
 	}
 	if _, ok := any((*R)(nil)).(Sparse); ok {
 		w.sparse = func(p unsafe.Pointer) *ColumnSet { return any((*R)(p)).(Sparse).Columns() }
-		w.union = make([]uint64, (len(w.cols)+63)/64)
 	}
 	w.cw = make([]colWriter, len(w.cols))
 	for i := range w.cw {
 		w.cw[i].c = &w.cols[i]
 	}
-	w.enc, err = zstd.NewWriter(nil,
-		zstd.WithEncoderLevel(zstd.SpeedFastest),
-		zstd.WithEncoderConcurrency(1),
-		zstd.WithEncoderCRC(false))
-	if err != nil {
-		return nil, err
+	for range max(1, o.Parallel) {
+		enc, err := zstd.NewWriter(nil,
+			zstd.WithEncoderLevel(zstd.SpeedFastest),
+			zstd.WithEncoderConcurrency(1),
+			zstd.WithEncoderCRC(false))
+		if err != nil {
+			return nil, err
+		}
+		w.encs = append(w.encs, enc)
+		w.unions = append(w.unions, make([]uint64, (len(w.cols)+63)/64))
 	}
 	return w, nil
 }
@@ -175,27 +183,25 @@ func (w *Writer[R]) End(kv []KeyValue) (int64, error) {
 }
 
 // writeGroup encodes one row group: blocks of rows are appended column by
-// column, then each column chunk is written in schema order, then the
-// bloom filters.
+// column, each column chunk is sealed, then the chunks are written in
+// schema order, then the bloom filters. With Options.Parallel > 1 the
+// columns are shared out among that many goroutines.
 func (w *Writer[R]) writeGroup(out *countingWriter, rows []unsafe.Pointer) error {
 	for i := range w.cw {
 		w.cw[i].reset()
 	}
-	for b := 0; b < len(rows); b += blockRows {
-		blk := rows[b:min(b+blockRows, len(rows))]
-		all := w.blockColumns(blk)
-		for i := range w.cw {
-			if all || w.union[i/64]&(1<<(i%64)) != 0 {
-				w.cw[i].appendBlock(blk)
-			} else {
-				w.cw[i].appendNulls(len(blk))
-			}
-			w.cw[i].afterBlock(w.enc)
+	if par := len(w.encs); par > 1 {
+		var wg sync.WaitGroup
+		for g := range par {
+			wg.Go(func() { w.encodeColumns(rows, g, par) })
 		}
+		wg.Wait()
+	} else {
+		w.encodeColumns(rows, 0, 1)
 	}
 	g := rowGroupMeta{rows: int64(len(rows)), offset: out.n}
 	for i := range w.cw {
-		m, err := w.cw[i].finish(out, w.enc)
+		m, err := w.cw[i].emit(out)
 		if err != nil {
 			return err
 		}
@@ -218,13 +224,35 @@ func (w *Writer[R]) writeGroup(out *countingWriter, rows []unsafe.Pointer) error
 	return nil
 }
 
-// blockColumns gathers in w.union the columns some row of blk may fill;
+// encodeColumns appends and seals the columns first, first+step, ... of
+// a row group, block by block, with encoder first.
+func (w *Writer[R]) encodeColumns(rows []unsafe.Pointer, first, step int) {
+	enc := w.encs[first]
+	union := w.unions[first]
+	for b := 0; b < len(rows); b += blockRows {
+		blk := rows[b:min(b+blockRows, len(rows))]
+		all := w.blockColumns(blk, union)
+		for i := first; i < len(w.cw); i += step {
+			if all || union[i/64]&(1<<(i%64)) != 0 {
+				w.cw[i].appendBlock(blk)
+			} else {
+				w.cw[i].appendNulls(len(blk))
+			}
+			w.cw[i].afterBlock(enc)
+		}
+	}
+	for i := first; i < len(w.cw); i += step {
+		w.cw[i].seal(enc)
+	}
+}
+
+// blockColumns gathers in union the columns some row of blk may fill;
 // it reports true when that is every column (or R is not Sparse).
-func (w *Writer[R]) blockColumns(blk []unsafe.Pointer) bool {
+func (w *Writer[R]) blockColumns(blk []unsafe.Pointer, union []uint64) bool {
 	if w.sparse == nil {
 		return true
 	}
-	clear(w.union)
+	clear(union)
 	var last *ColumnSet
 	for _, p := range blk {
 		cs := w.sparse(p)
@@ -233,7 +261,7 @@ func (w *Writer[R]) blockColumns(blk []unsafe.Pointer) bool {
 		}
 		if cs != last {
 			for k, b := range cs.bits {
-				w.union[k] |= b
+				union[k] |= b
 			}
 			last = cs
 		}

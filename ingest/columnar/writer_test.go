@@ -309,6 +309,11 @@ func TestDeterministic(t *testing.T) {
 	if !bytes.Equal(a, b) {
 		t.Fatal("two writes of the same rows differ")
 	}
+	par := testOptions
+	par.Parallel = 3
+	if c, _ := os.ReadFile(writeFile(t, rows, par)); !bytes.Equal(a, c) {
+		t.Fatal("encoding columns in parallel changes the file")
+	}
 }
 
 func TestXXH64(t *testing.T) {
