@@ -6,7 +6,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"unsafe"
 )
 
 // fieldName names top-level slots in quarantine reasons.
@@ -76,11 +75,22 @@ func (a *arena) int(v int64) *int64 {
 
 // strArena copies record bytes into large shared chunks and hands out
 // strings over them, so a row costs no allocation of its own. A chunk is
-// never written again once a string points into it.
-type strArena struct{ buf []byte }
+// a strings.Builder: it only ever appends, so the bytes of a string it
+// handed out are never written again, and it allocates without zeroing.
+type strArena struct{ b strings.Builder }
 
 const strChunk = 1 << 20
 
+// reserve makes room for n more bytes in the current chunk (n <=
+// strChunk).
+func (a *strArena) reserve(n int) {
+	if a.b.Cap()-a.b.Len() < n {
+		a.b = strings.Builder{}
+		a.b.Grow(strChunk)
+	}
+}
+
+// string returns a copy of b.
 func (a *strArena) string(b []byte) string {
 	if len(b) == 0 {
 		return ""
@@ -88,12 +98,27 @@ func (a *strArena) string(b []byte) string {
 	if len(b) > strChunk/8 {
 		return string(b)
 	}
-	if len(a.buf)+len(b) > cap(a.buf) {
-		a.buf = make([]byte, 0, strChunk)
+	a.reserve(len(b))
+	start := a.b.Len()
+	a.b.Write(b)
+	return a.b.String()[start:]
+}
+
+// concat returns the concatenation of parts.
+func (a *strArena) concat(parts ...string) string {
+	n := 0
+	for _, s := range parts {
+		n += len(s)
 	}
-	start := len(a.buf)
-	a.buf = append(a.buf, b...)
-	return unsafe.String(&a.buf[start], len(b))
+	if n > strChunk/8 {
+		return strings.Join(parts, "")
+	}
+	a.reserve(n)
+	start := a.b.Len()
+	for _, s := range parts {
+		a.b.WriteString(s)
+	}
+	return a.b.String()[start:]
 }
 
 // view reads captured values out of one compacted record.
@@ -106,7 +131,7 @@ type view struct {
 // str returns a scalar as text: strings unescaped, numbers and booleans
 // as written, anything else empty.
 func (v *view) str(slot int) string {
-	sp := v.f[slot]
+	sp := &v.f[slot]
 	switch sp.k {
 	case kString:
 		if sp.esc {
@@ -287,7 +312,7 @@ func (d *decoder) build(r *Row, comp []byte, off int64) string {
 		r.ManagementEvent = d.arena.bool(me)
 	}
 	if f[fUserIdentity].k == kObject {
-		d.identity(&v, r)
+		d.identityCached(&v, r)
 	}
 	if n, ok := v.integer(fAEDBytesIn); ok {
 		r.BytesIn = d.arena.int(n)
@@ -303,7 +328,7 @@ func (d *decoder) build(r *Row, comp []byte, off int64) string {
 	r.RoleARN = v.strOnly(fRPRoleARN)
 	d.s3Target(&v, r)
 	if len(p.extras) > 0 {
-		r.ExtraFields = extraJSON(v.s, p.extras)
+		r.ExtraFields = d.strings.extraJSON(v.s, p.extras)
 	}
 
 	r.PartAcc = r.RecipientAccountID
@@ -320,13 +345,24 @@ func (d *decoder) build(r *Row, comp []byte, off int64) string {
 	return ""
 }
 
-func extraJSON(s string, ex []extra) string {
+// extraJSON returns the object of the extra top-level pairs ex (spans
+// into s).
+func (a *strArena) extraJSON(s string, ex []extra) string {
 	n := 1
 	for _, e := range ex {
 		n += e.k.e - e.k.s + 1 + e.v.e - e.v.s + 1
 	}
-	var b strings.Builder
-	b.Grow(n)
+	var b *strings.Builder
+	var own strings.Builder
+	start := 0
+	if n > strChunk/8 {
+		own.Grow(n)
+		b = &own
+	} else {
+		a.reserve(n)
+		b = &a.b
+		start = b.Len()
+	}
 	b.WriteByte('{')
 	for i, e := range ex {
 		if i > 0 {
@@ -337,7 +373,62 @@ func extraJSON(s string, ex []extra) string {
 		b.WriteString(s[e.v.s:e.v.e])
 	}
 	b.WriteByte('}')
-	return b.String()
+	return b.String()[start:]
+}
+
+// identityCols are the columns identity derives from userIdentity.
+type identityCols struct {
+	raw string // the userIdentity object they come from; "" for none
+
+	identityType, principalARN, principalID, accountID, accessKeyID, invokedBy,
+	sourceIdentity, sessionIssuerType, userName, sessionName, actorARN string
+
+	mfa, hasMFA bool
+	created     int64
+	hasCreated  bool
+}
+
+// identityCached is identity, but events come in runs from one principal
+// and it reuses the columns of the last event when its userIdentity
+// object is the same text. That holds only if the columns depend on the
+// object alone: the record has one userIdentity object (no values left
+// over from another) and the actor's partition did not come from
+// elsewhere in the record.
+func (d *decoder) identityCached(v *view, r *Row) {
+	raw := v.raw(fUserIdentity)
+	c := &d.lastIdentity
+	if d.p.uiCount == 1 && c.raw == raw {
+		r.IdentityType, r.PrincipalARN, r.PrincipalID = c.identityType, c.principalARN, c.principalID
+		r.AccountID, r.AccessKeyID, r.InvokedBy = c.accountID, c.accessKeyID, c.invokedBy
+		r.SourceIdentity, r.SessionIssuerType, r.UserName = c.sourceIdentity, c.sessionIssuerType, c.userName
+		r.SessionName, r.ActorARN = c.sessionName, c.actorARN
+		if c.hasMFA {
+			r.MFAAuthenticated = d.arena.bool(c.mfa)
+		}
+		if c.hasCreated {
+			r.SessionCreated = d.arena.int(c.created)
+		}
+		return
+	}
+	d.usedPartition = false
+	d.identity(v, r)
+	if d.p.uiCount != 1 || d.usedPartition {
+		*c = identityCols{}
+		return
+	}
+	*c = identityCols{
+		raw:          raw,
+		identityType: r.IdentityType, principalARN: r.PrincipalARN, principalID: r.PrincipalID,
+		accountID: r.AccountID, accessKeyID: r.AccessKeyID, invokedBy: r.InvokedBy,
+		sourceIdentity: r.SourceIdentity, sessionIssuerType: r.SessionIssuerType, userName: r.UserName,
+		sessionName: r.SessionName, actorARN: r.ActorARN,
+	}
+	if r.MFAAuthenticated != nil {
+		c.mfa, c.hasMFA = *r.MFAAuthenticated, true
+	}
+	if r.SessionCreated != nil {
+		c.created, c.hasCreated = *r.SessionCreated, true
+	}
 }
 
 // identity fills the userIdentity columns and the normalised actor.
@@ -375,7 +466,7 @@ func (d *decoder) identity(v *view, r *Row) {
 	}
 
 	arn := r.PrincipalARN
-	if role, sess, ok := assumedRole(arn); ok {
+	if role, sess, ok := assumedRole(&d.strings, arn); ok {
 		r.SessionName = sess
 		if issuerARN == "" {
 			issuerARN = role
@@ -395,13 +486,13 @@ func (d *decoder) identity(v *view, r *Row) {
 	case "Root":
 		r.ActorARN = arn
 		if arn == "" && r.AccountID != "" {
-			r.ActorARN = "arn:" + d.partition(v, r) + ":iam::" + r.AccountID + ":root"
+			r.ActorARN = d.strings.concat("arn:", d.partition(v, r), ":iam::", r.AccountID, ":root")
 		}
 	case "AWSService":
 		r.ActorARN = r.InvokedBy
 	case "AWSAccount":
 		if r.AccountID != "" {
-			r.ActorARN = "arn:" + d.partition(v, r) + ":iam::" + r.AccountID + ":root"
+			r.ActorARN = d.strings.concat("arn:", d.partition(v, r), ":iam::", r.AccountID, ":root")
 		}
 	case "FederatedUser":
 		r.ActorARN = issuerARN
@@ -441,7 +532,10 @@ func (d *decoder) identity(v *view, r *Row) {
 }
 
 // partition returns the ARN partition used in the event ("aws" when none).
+// It notes that it was called, as its answer may come from outside
+// userIdentity (see identityCached).
 func (d *decoder) partition(v *view, r *Row) string {
+	d.usedPartition = true
 	if p := arnPartition(r.PrincipalARN); p != "" {
 		return p
 	}
@@ -467,32 +561,43 @@ func arnPartition(arn string) string {
 
 // arnParts splits arn:partition:service:region:account:resource.
 func arnParts(arn string) (partition, service, account, resource string, ok bool) {
-	if !strings.HasPrefix(arn, "arn:") {
-		return
+	rest, ok := strings.CutPrefix(arn, "arn:")
+	if !ok {
+		return "", "", "", "", false
 	}
-	f := strings.SplitN(arn[4:], ":", 5)
-	if len(f) != 5 {
-		return
+	// The fields before the resource are short: find their colons with a
+	// plain loop rather than a call to IndexByte each.
+	var field [4]string
+	for k := range field {
+		j := 0
+		for j < len(rest) && rest[j] != ':' {
+			j++
+		}
+		if j == len(rest) {
+			return "", "", "", "", false
+		}
+		field[k], rest = rest[:j], rest[j+1:]
 	}
-	return f[0], f[1], f[3], f[4], true
+	return field[0], field[1], field[3], rest, true
 }
 
 // assumedRole maps arn:<p>:sts::<acct>:assumed-role/<role>/<session> to
-// arn:<p>:iam::<acct>:role/<role> and <session>.
-func assumedRole(arn string) (role, session string, ok bool) {
-	if !strings.Contains(arn, ":assumed-role/") {
-		return "", "", false
-	}
+// arn:<p>:iam::<acct>:role/<role> (built in a) and <session>.
+func assumedRole(a *strArena, arn string) (role, session string, ok bool) {
 	part, svc, acct, res, ok := arnParts(arn)
 	if !ok || svc != "sts" {
+		return "", "", false
+	}
+	// res follows a ':', so the prefix test usually spares the search.
+	if !strings.HasPrefix(res, "assumed-role/") && !strings.Contains(arn, ":assumed-role/") {
 		return "", "", false
 	}
 	rest := strings.TrimPrefix(res, "assumed-role/")
 	i := strings.IndexByte(rest, '/')
 	if i < 0 {
-		return "arn:" + part + ":iam::" + acct + ":role/" + rest, "", true
+		return a.concat("arn:", part, ":iam::", acct, ":role/", rest), "", true
 	}
-	return "arn:" + part + ":iam::" + acct + ":role/" + rest[:i], rest[strings.LastIndexByte(rest, '/')+1:], true
+	return a.concat("arn:", part, ":iam::", acct, ":role/", rest[:i]), rest[strings.LastIndexByte(rest, '/')+1:], true
 }
 
 // federatedUser returns the name in arn:<p>:sts::<acct>:federated-user/<name>.

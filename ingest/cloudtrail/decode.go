@@ -62,6 +62,9 @@ type decoder struct {
 	strings strArena
 	mode    mode
 	nrec    int // records read so far (rows + quarantined)
+
+	lastIdentity  identityCols // see identityCached
+	usedPartition bool         // partition was called (see identityCached)
 }
 
 var pool = sync.Pool{New: func() any { return &decoder{buf: make([]byte, minBuf)} }}
@@ -73,6 +76,7 @@ func Decode(ctx context.Context, obj ingest.ObjectInfo, r io.Reader, sink ingest
 	d := pool.Get().(*decoder)
 	defer func() {
 		d.ctx, d.r, d.sink, d.obj, d.batch, d.arena, d.strings = nil, nil, ingest.Sink[Row]{}, ingest.ObjectInfo{}, nil, arena{}, strArena{}
+		d.lastIdentity = identityCols{}
 		d.p.in, d.p.out = nil, d.p.out[:0]
 		if len(d.buf) > 1<<20 {
 			d.buf = make([]byte, minBuf)
@@ -82,7 +86,7 @@ func Decode(ctx context.Context, obj ingest.ObjectInfo, r io.Reader, sink ingest
 		}
 		pool.Put(d)
 	}()
-	*d = decoder{ctx: ctx, obj: obj, r: r, sink: sink, buf: d.buf, p: parser{out: d.p.out, extras: d.p.extras[:0], res: d.p.res[:0]},
+	*d = decoder{ctx: ctx, obj: obj, r: r, sink: sink, buf: d.buf, p: parser{out: d.p.out, extras: d.p.extras[:0], res: d.p.res[:0], keys: d.p.keys, lastUI: d.p.lastUI},
 		line: 1, lastNL: -1}
 	err := d.run()
 	if err != nil && ctx.Err() != nil {

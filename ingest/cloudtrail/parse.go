@@ -73,6 +73,8 @@ const (
 	cAED  // additionalEventData
 	cResArr
 	cRes // resources[i]
+
+	nCtx
 )
 
 // Slots of captured values.
@@ -141,174 +143,198 @@ const (
 	sDigest  = -4 // a digest-file key (also an extra)
 )
 
-// lookup maps a key in a known object to its slot and the context of its
-// value. slot -1 means "not captured".
-func lookup(c ctx, key []byte) (int, ctx) {
-	switch c {
-	case cTop:
-		switch string(key) {
-		case "eventVersion":
-			return fEventVersion, cNone
-		case "userIdentity":
-			return fUserIdentity, cUI
-		case "eventTime":
-			return fEventTime, cNone
-		case "eventSource":
-			return fEventSource, cNone
-		case "eventName":
-			return fEventName, cNone
-		case "awsRegion":
-			return fAWSRegion, cNone
-		case "sourceIPAddress":
-			return fSourceIP, cNone
-		case "userAgent":
-			return fUserAgent, cNone
-		case "errorCode":
-			return fErrorCode, cNone
-		case "errorMessage":
-			return fErrorMessage, cNone
-		case "requestParameters":
-			return fRequestParameters, cRP
-		case "responseElements":
-			return fResponseElements, cRE
-		case "additionalEventData":
-			return fAdditionalEventData, cAED
-		case "requestID":
-			return fRequestID, cNone
-		case "eventID":
-			return fEventID, cNone
-		case "eventType":
-			return fEventType, cNone
-		case "readOnly":
-			return fReadOnly, cNone
-		case "managementEvent":
-			return fManagementEvent, cNone
-		case "resources":
-			return fResources, cResArr
-		case "recipientAccountId":
-			return fRecipientAccountID, cNone
-		case "serviceEventDetails":
-			return fServiceEventDetails, cNone
-		case "sharedEventID":
-			return fSharedEventID, cNone
-		case "vpcEndpointId":
-			return fVPCEndpointID, cNone
-		case "eventCategory":
-			return fEventCategory, cNone
-		case "tlsDetails":
-			return fTLSDetails, cNone
-		case "insightDetails":
-			return fInsightDetails, cNone
-		case "@timestamp":
-			return fTimestamp, cNone
-		case "Records":
-			return sRecords, cNone
-		case "digestStartTime", "digestEndTime", "logFiles", "previousDigestSignature",
-			"digestPublicKeyFingerprint", "digestSignatureAlgorithm":
-			return sDigest, cNone
-		}
-		return sExtra, cNone
-	case cUI:
-		switch string(key) {
-		case "type":
-			return fUIType, cNone
-		case "principalId":
-			return fUIPrincipalID, cNone
-		case "arn":
-			return fUIARN, cNone
-		case "accountId":
-			return fUIAccountID, cNone
-		case "accessKeyId":
-			return fUIAccessKeyID, cNone
-		case "userName":
-			return fUIUserName, cNone
-		case "invokedBy":
-			return fUIInvokedBy, cNone
-		case "identityProvider":
-			return fUIIdentityProvider, cNone
-		case "sessionContext":
-			return -1, cSC
-		case "onBehalfOf":
-			return -1, cOBO
-		}
-	case cSC:
-		switch string(key) {
-		case "sourceIdentity":
-			return fSCSourceIdentity, cNone
-		case "attributes":
-			return -1, cAttr
-		case "sessionIssuer":
-			return -1, cSI
-		}
-	case cAttr:
-		switch string(key) {
-		case "mfaAuthenticated":
-			return fAttrMFA, cNone
-		case "creationDate":
-			return fAttrCreationDate, cNone
-		}
-	case cSI:
-		switch string(key) {
-		case "type":
-			return fSIType, cNone
-		case "arn":
-			return fSIARN, cNone
-		case "userName":
-			return fSIUserName, cNone
-		}
-	case cOBO:
-		switch string(key) {
-		case "userId":
-			return fOBOUserID, cNone
-		case "identityStoreArn":
-			return fOBOStoreARN, cNone
-		}
-	case cRP:
-		switch string(key) {
-		case "bucketName":
-			return fRPBucketName, cNone
-		case "key":
-			return fRPKey, cNone
-		case "roleArn":
-			return fRPRoleARN, cNone
-		}
-	case cRE:
-		switch string(key) {
-		case "credentials":
-			return -1, cCred
-		case "assumedRoleUser":
-			return -1, cARU
-		case "federatedUser":
-			return -1, cFU
-		}
-	case cCred:
-		if string(key) == "accessKeyId" {
-			return fRECredAccessKeyID, cNone
-		}
-	case cARU:
-		if string(key) == "arn" {
-			return fREAssumedRoleARN, cNone
-		}
-	case cFU:
-		if string(key) == "arn" {
-			return fREFederatedARN, cNone
-		}
-	case cAED:
-		switch string(key) {
-		case "bytesTransferredIn":
-			return fAEDBytesIn, cNone
-		case "bytesTransferredOut":
-			return fAEDBytesOut, cNone
-		}
-	case cRes:
-		switch string(key) {
-		case "type":
-			return fResType, cNone
-		case "ARN":
-			return fResARN, cNone
+// keyDef is one key of a known object: the slot its value is captured in
+// (-1 for none) and the context of its value.
+type keyDef struct {
+	c     ctx
+	key   string
+	slot  int
+	child ctx
+}
+
+// keyDefs lists every key lookup knows.
+var keyDefs = [...]keyDef{
+	{cTop, "eventVersion", fEventVersion, cNone},
+	{cTop, "userIdentity", fUserIdentity, cUI},
+	{cTop, "eventTime", fEventTime, cNone},
+	{cTop, "eventSource", fEventSource, cNone},
+	{cTop, "eventName", fEventName, cNone},
+	{cTop, "awsRegion", fAWSRegion, cNone},
+	{cTop, "sourceIPAddress", fSourceIP, cNone},
+	{cTop, "userAgent", fUserAgent, cNone},
+	{cTop, "errorCode", fErrorCode, cNone},
+	{cTop, "errorMessage", fErrorMessage, cNone},
+	{cTop, "requestParameters", fRequestParameters, cRP},
+	{cTop, "responseElements", fResponseElements, cRE},
+	{cTop, "additionalEventData", fAdditionalEventData, cAED},
+	{cTop, "requestID", fRequestID, cNone},
+	{cTop, "eventID", fEventID, cNone},
+	{cTop, "eventType", fEventType, cNone},
+	{cTop, "readOnly", fReadOnly, cNone},
+	{cTop, "managementEvent", fManagementEvent, cNone},
+	{cTop, "resources", fResources, cResArr},
+	{cTop, "recipientAccountId", fRecipientAccountID, cNone},
+	{cTop, "serviceEventDetails", fServiceEventDetails, cNone},
+	{cTop, "sharedEventID", fSharedEventID, cNone},
+	{cTop, "vpcEndpointId", fVPCEndpointID, cNone},
+	{cTop, "eventCategory", fEventCategory, cNone},
+	{cTop, "tlsDetails", fTLSDetails, cNone},
+	{cTop, "insightDetails", fInsightDetails, cNone},
+	{cTop, "@timestamp", fTimestamp, cNone},
+	{cTop, "Records", sRecords, cNone},
+	{cTop, "digestStartTime", sDigest, cNone},
+	{cTop, "digestEndTime", sDigest, cNone},
+	{cTop, "logFiles", sDigest, cNone},
+	{cTop, "previousDigestSignature", sDigest, cNone},
+	{cTop, "digestPublicKeyFingerprint", sDigest, cNone},
+	{cTop, "digestSignatureAlgorithm", sDigest, cNone},
+
+	{cUI, "type", fUIType, cNone},
+	{cUI, "principalId", fUIPrincipalID, cNone},
+	{cUI, "arn", fUIARN, cNone},
+	{cUI, "accountId", fUIAccountID, cNone},
+	{cUI, "accessKeyId", fUIAccessKeyID, cNone},
+	{cUI, "userName", fUIUserName, cNone},
+	{cUI, "invokedBy", fUIInvokedBy, cNone},
+	{cUI, "identityProvider", fUIIdentityProvider, cNone},
+	{cUI, "sessionContext", -1, cSC},
+	{cUI, "onBehalfOf", -1, cOBO},
+
+	{cSC, "sourceIdentity", fSCSourceIdentity, cNone},
+	{cSC, "attributes", -1, cAttr},
+	{cSC, "sessionIssuer", -1, cSI},
+
+	{cAttr, "mfaAuthenticated", fAttrMFA, cNone},
+	{cAttr, "creationDate", fAttrCreationDate, cNone},
+
+	{cSI, "type", fSIType, cNone},
+	{cSI, "arn", fSIARN, cNone},
+	{cSI, "userName", fSIUserName, cNone},
+
+	{cOBO, "userId", fOBOUserID, cNone},
+	{cOBO, "identityStoreArn", fOBOStoreARN, cNone},
+
+	{cRP, "bucketName", fRPBucketName, cNone},
+	{cRP, "key", fRPKey, cNone},
+	{cRP, "roleArn", fRPRoleARN, cNone},
+
+	{cRE, "credentials", -1, cCred},
+	{cRE, "assumedRoleUser", -1, cARU},
+	{cRE, "federatedUser", -1, cFU},
+
+	{cCred, "accessKeyId", fRECredAccessKeyID, cNone},
+	{cARU, "arn", fREAssumedRoleARN, cNone},
+	{cFU, "arn", fREFederatedARN, cNone},
+
+	{cAED, "bytesTransferredIn", fAEDBytesIn, cNone},
+	{cAED, "bytesTransferredOut", fAEDBytesOut, cNone},
+
+	{cRes, "type", fResType, cNone},
+	{cRes, "ARN", fResARN, cNone},
+}
+
+// Key ids: 0 is "no key" (the start of an object), 1 to len(keyDefs)
+// number keyDefs, unknownKey is any other key, and the ids above it name
+// other keys a keyTable has met.
+const unknownKey = uint8(len(keyDefs) + 1)
+
+const (
+	keyBits   = 10 // a keyTable has 1 << keyBits entries
+	maxKeyLen = 64 // longest other key a keyTable remembers
+)
+
+// keyTable looks up and guesses the keys of known objects. It starts with
+// keyDefs and also numbers the other keys it meets (as long as ids last),
+// so that they can be guessed too. A keyTable is kept across records and
+// decoders.
+//
+// Records of one source list their keys in the same order, so the key
+// that followed a key last time nearly always follows it again, and
+// comparing the input with that guess is cheaper than scanning the key
+// and looking it up. Guesses only save work: a key is taken as guessed
+// only when the input holds exactly its bytes.
+type keyTable struct {
+	// hash is an open-addressing hash table of key ids, 0 when free. It
+	// stays at most a quarter full, so a key not in it nearly always
+	// meets a free entry at once.
+	hash [1 << keyBits]uint8
+	// quoted and c hold the key of each id as it appears in the input
+	// ("key") and the context it belongs to.
+	quoted [256]string
+	c      [256]ctx
+	n      int // ids in use, with 0 and unknownKey
+	// next holds, per context and key id, the id of the key that
+	// followed last time (0: no guess).
+	next [nCtx][256]uint8
+}
+
+func newKeyTable() *keyTable {
+	t := &keyTable{n: int(unknownKey) + 1}
+	for i, d := range keyDefs {
+		t.add(uint8(i+1), d.c, d.key)
+	}
+	return t
+}
+
+func (t *keyTable) add(id uint8, c ctx, key string) {
+	t.quoted[id] = `"` + key + `"`
+	t.c[id] = c
+	h := keyHash(c, []byte(key))
+	for t.hash[h] != 0 {
+		h = (h + 1) & (len(t.hash) - 1)
+	}
+	t.hash[h] = id
+}
+
+// lookup returns the id of a key in an object of kind c (unescaped; raw
+// tells whether it appeared so in the input), numbering a new other key
+// when there is room; else unknownKey.
+func (t *keyTable) lookup(c ctx, key []byte, raw bool) uint8 {
+	h := keyHash(c, key)
+	for ; t.hash[h] != 0; h = (h + 1) & (len(t.hash) - 1) {
+		if id := t.hash[h]; t.c[id] == c {
+			if q := t.quoted[id]; len(q) == len(key)+2 && q[1:len(q)-1] == string(key) {
+				return id
+			}
 		}
 	}
-	return -1, cNone
+	if !raw || len(key) > maxKeyLen || t.n == len(t.quoted) {
+		return unknownKey
+	}
+	id := uint8(t.n)
+	t.n++
+	t.add(id, c, string(key))
+	return id
+}
+
+// keyHash hashes a key of the object kind c from its length and its last
+// (up to) eight bytes, which tell the known keys apart well.
+func keyHash(c ctx, key []byte) int {
+	n := len(key)
+	var w uint64
+	if n >= 8 {
+		w = binary.LittleEndian.Uint64(key[n-8:])
+	} else {
+		for _, b := range key {
+			w = w<<8 | uint64(b)
+		}
+	}
+	w ^= uint64(n)<<56 ^ uint64(c)<<48
+	return int((w * 0x9E3779B97F4A7C15) >> (64 - keyBits))
+}
+
+// keySlot returns the slot a key's value is captured in and the context
+// of the value: -1 means "not captured"; an unknown top-level key is
+// sExtra.
+func keySlot(c ctx, id uint8) (int, ctx) {
+	if id >= unknownKey {
+		if c == cTop {
+			return sExtra, cNone
+		}
+		return -1, cNone
+	}
+	d := &keyDefs[id-1]
+	return d.slot, d.child
 }
 
 // status is the outcome of a parse.
@@ -326,10 +352,14 @@ const maxDepth = 1000
 // extra is one top-level key:value pair kept in ExtraFields.
 type extra struct{ k, v span }
 
+// parser holds the state of one parse. Its scanning methods take the
+// index of the value to parse and return the index just past it, or -1
+// when the parse stopped (st then says why); keeping the index in a
+// local variable rather than in the struct lets it live in a register.
 type parser struct {
 	in      []byte
-	i       int
-	shift   int // whitespace bytes dropped before i
+	i       int // after a successful parse: just past the value
+	shift   int // whitespace bytes dropped so far
 	flushed int // in[:flushed] is already in out (when shift > 0)
 	out     []byte
 	depth   int
@@ -345,6 +375,13 @@ type parser struct {
 	extras []extra
 	res    [][2]span // (type, ARN) of each resources[] element
 	digest bool
+
+	keys    *keyTable // kept across records and decoders
+	lastUI  lastUI    // see userIdentity
+	uiCount int       // userIdentity objects in the record
+
+	recordGaps bool // skipWS notes gaps in lastUI, relative to in[gapBase]
+	gapBase    int
 }
 
 func (p *parser) reset(in []byte) {
@@ -362,37 +399,27 @@ func (p *parser) reset(in []byte) {
 	p.extras = p.extras[:0]
 	p.res = p.res[:0]
 	p.digest = false
+	p.uiCount = 0
 }
 
 // parseRecord parses one record (normally an object) at the start of in.
-// On stOK, p.i is just past it and isObject reports its type.
+// On stOK, p.i is just past it and k is its type.
 func (p *parser) parseRecord(in []byte, allowRecords bool) (st status, k kind) {
 	p.reset(in)
 	p.allowRecords = allowRecords
 	if len(in) == 0 {
 		return stShort, kNone
 	}
+	var i int
 	if in[0] == '{' {
-		if !p.object(cTop) {
-			return p.st, kNone
-		}
-		return stOK, kObject
+		i, k = p.object(0, cTop), kObject
+	} else {
+		i, k, _ = p.value(0, cNone)
 	}
-	if !p.value(cNone, -1) {
+	if i < 0 {
 		return p.st, kNone
 	}
-	switch in[0] {
-	case '"':
-		k = kString
-	case '[':
-		k = kArray
-	case 't', 'f':
-		k = kTrue
-	case 'n':
-		k = kNull
-	default:
-		k = kNumber
-	}
+	p.i = i
 	return stOK, k
 }
 
@@ -402,9 +429,11 @@ func (p *parser) parseValue(in []byte) status {
 	if len(in) == 0 {
 		return stShort
 	}
-	if !p.value(cNone, -1) {
+	i, _, _ := p.value(0, cNone)
+	if i < 0 {
 		return p.st
 	}
+	p.i = i
 	return stOK
 }
 
@@ -418,16 +447,18 @@ func (p *parser) compact() []byte {
 	return p.out
 }
 
-func (p *parser) short() bool {
+// short stops the parse for want of input.
+func (p *parser) short() int {
 	p.st = stShort
-	return false
+	return -1
 }
 
-func (p *parser) syntax(at int, format string, args ...any) bool {
+// syntax stops the parse with a syntax error at in[at].
+func (p *parser) syntax(at int, format string, args ...any) int {
 	p.st = stSyntax
 	p.errPos = at
 	p.errMsg = fmt.Sprintf(format, args...)
-	return false
+	return -1
 }
 
 // quoteChar formats c the way encoding/json does in its errors.
@@ -445,72 +476,78 @@ func quoteChar(c byte) string {
 	return "'" + s[1:len(s)-1] + "'"
 }
 
-func (p *parser) ws() {
-	in := p.in
-	i := p.i
-	if i < len(in) && in[i] > ' ' {
-		return
+// ws skips whitespace at in[i] and returns the index of the next byte.
+// It is small enough to be inlined: compact input never calls skipWS.
+func (p *parser) ws(i int) int {
+	if i < len(p.in) && p.in[i] > ' ' {
+		return i
 	}
+	return p.skipWS(i)
+}
+
+// skipWS skips whitespace at in[i], dropping it from the compacted
+// record. It is kept out of line so that ws stays cheap to inline.
+//
+//go:noinline
+func (p *parser) skipWS(i int) int {
+	in := p.in
 	j := i
-	for j < len(in) {
-		c := in[j]
-		if c == ' ' || c == '\n' || c == '\r' || c == '\t' {
-			j++
-			continue
-		}
-		break
+	for j < len(in) && isSpace(in[j]) {
+		j++
 	}
 	if j != i {
-		p.out = append(p.out, in[p.flushed:i]...)
-		p.flushed = j
-		p.shift += j - i
-		p.i = j
+		p.drop(i, j)
+	}
+	return j
+}
+
+// drop removes in[a:b], whitespace, from the compacted record.
+func (p *parser) drop(a, b int) {
+	p.out = append(p.out, p.in[p.flushed:a]...)
+	p.flushed = b
+	p.shift += b - a
+	if p.recordGaps {
+		p.lastUI.gaps = append(p.lastUI.gaps, [2]int{a - p.gapBase, b - p.gapBase})
 	}
 }
 
-func (p *parser) value(c ctx, slot int) bool {
+// value parses the value at in[i] (i < len(in)) in context c and returns
+// the index past it, its kind and whether it is a string with escapes.
+func (p *parser) value(i int, c ctx) (int, kind, bool) {
 	in := p.in
-	i := p.i
-	start := i - p.shift
-	var k kind
-	var esc, ok bool
 	switch in[i] {
 	case '"':
-		esc, ok = p.str()
-		k = kString
+		j, esc := p.str(i)
+		return j, kString, esc
 	case '{':
-		ok = p.object(c)
-		k = kObject
+		return p.object(i, c), kObject, false
 	case '[':
-		ok = p.array(c)
-		k = kArray
+		return p.array(i, c), kArray, false
 	case 't':
-		ok = p.lit("true")
-		k = kTrue
+		return p.lit(i, "true"), kTrue, false
 	case 'f':
-		ok = p.lit("false")
-		k = kFalse
+		return p.lit(i, "false"), kFalse, false
 	case 'n':
-		ok = p.lit("null")
-		k = kNull
+		return p.lit(i, "null"), kNull, false
 	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
-		ok = p.number()
-		k = kNumber
-	default:
-		return p.syntax(i, "invalid character %s looking for beginning of value", quoteChar(in[i]))
+		return p.number(i), kNumber, false
 	}
-	if !ok {
-		return false
-	}
-	if slot >= 0 {
-		p.f[slot] = span{s: start, e: p.i - p.shift, k: k, esc: esc}
-	}
-	return true
+	return p.syntax(i, "invalid character %s looking for beginning of value", quoteChar(in[i])), kNone, false
 }
 
-func (p *parser) lit(word string) bool {
+// capture parses the value at in[i] and, when slot >= 0, records where
+// it lies in the compacted record.
+func (p *parser) capture(i int, c ctx, slot int) int {
+	start := i - p.shift
+	j, k, esc := p.value(i, c)
+	if j >= 0 && slot >= 0 {
+		p.f[slot] = span{s: start, e: j - p.shift, k: k, esc: esc}
+	}
+	return j
+}
+
+func (p *parser) lit(i int, word string) int {
 	in := p.in
-	i := p.i
 	for j := 1; j < len(word); j++ {
 		if i+j >= len(in) {
 			return p.short()
@@ -519,13 +556,11 @@ func (p *parser) lit(word string) bool {
 			return p.syntax(i+j, "invalid character %s in literal %s (expecting %s)", quoteChar(in[i+j]), word, quoteChar(word[j]))
 		}
 	}
-	p.i = i + len(word)
-	return true
+	return i + len(word)
 }
 
-func (p *parser) number() bool {
+func (p *parser) number(i int) int {
 	in := p.in
-	i := p.i
 	if in[i] == '-' {
 		i++
 		if i >= len(in) {
@@ -582,8 +617,7 @@ func (p *parser) number() bool {
 			return p.short()
 		}
 	}
-	p.i = i
-	return true
+	return i
 }
 
 // strPlain marks bytes that need no attention inside a string.
@@ -615,23 +649,47 @@ const (
 
 // specialBytes returns a mask whose lowest set bit lies in the first byte
 // of x (little endian) that is '"', '\\', a control character or
-// non-ASCII; 0 when there is none.
+// non-ASCII; 0 when there is none. A borrow can set bits above the first
+// such byte, never below it.
 func specialBytes(x uint64) uint64 {
-	q := x ^ ('"' * lo8)
-	b := x ^ ('\\' * lo8)
-	return ((q-lo8) & ^q | (b-lo8) & ^b | (x - 0x20*lo8) | x) & hi8
+	return (((x ^ ('"' * lo8)) - lo8) | ((x ^ ('\\' * lo8)) - lo8) | (x - 0x20*lo8) | x) & hi8
 }
 
-// str scans the string at p.in[p.i] == '"'.
-func (p *parser) str() (esc, ok bool) {
+// str scans the string at in[i] == '"' and returns the index past it and
+// whether it holds escapes.
+func (p *parser) str(i int) (int, bool) {
+	if j, ok := plainStr(p.in, i); ok {
+		return j, false
+	}
+	return p.strRest(i + 1)
+}
+
+// plainStr handles the common case of str: a string at in[i] == '"' of
+// plain ASCII, not near the end of the input. It returns the index past
+// the string and true, or false when str has to look closer. Being a
+// leaf function, it is cheap to call.
+func plainStr(in []byte, i int) (int, bool) {
+	for i++; i+8 <= len(in); i += 8 {
+		if m := specialBytes(binary.LittleEndian.Uint64(in[i:])); m != 0 {
+			i += bits.TrailingZeros64(m) >> 3
+			return i + 1, in[i] == '"'
+		}
+	}
+	return 0, false
+}
+
+// strRest scans the rest of a string from in[i], which follows only
+// plain bytes.
+func (p *parser) strRest(i int) (int, bool) {
 	in := p.in
-	i := p.i + 1
+	esc := false
 	for {
+		// Skip plain bytes eight at a time, then one by one near the end
+		// of the input; i then indexes a special byte.
 		for i+8 <= len(in) {
-			x := binary.LittleEndian.Uint64(in[i:])
-			if m := specialBytes(x); m != 0 {
+			if m := specialBytes(binary.LittleEndian.Uint64(in[i:])); m != 0 {
 				i += bits.TrailingZeros64(m) >> 3
-				break
+				goto special
 			}
 			i += 8
 		}
@@ -639,17 +697,17 @@ func (p *parser) str() (esc, ok bool) {
 			i++
 		}
 		if i >= len(in) {
-			return esc, p.short()
+			return p.short(), esc
 		}
+	special:
 		c := in[i]
 		switch {
 		case c == '"':
-			p.i = i + 1
-			return esc, true
+			return i + 1, esc
 		case c == '\\':
 			esc = true
 			if i+1 >= len(in) {
-				return esc, p.short()
+				return p.short(), esc
 			}
 			switch in[i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
@@ -657,172 +715,336 @@ func (p *parser) str() (esc, ok bool) {
 			case 'u':
 				for j := i + 2; j < i+6; j++ {
 					if j >= len(in) {
-						return esc, p.short()
+						return p.short(), esc
 					}
 					if hexVal[in[j]] < 0 {
-						return esc, p.syntax(j, "invalid character %s in \\u hexadecimal character escape", quoteChar(in[j]))
+						return p.syntax(j, "invalid character %s in \\u hexadecimal character escape", quoteChar(in[j])), esc
 					}
 				}
 				i += 6
 			default:
-				return esc, p.syntax(i+1, "invalid character %s in string escape code", quoteChar(in[i+1]))
+				return p.syntax(i+1, "invalid character %s in string escape code", quoteChar(in[i+1])), esc
 			}
 		case c < 0x20:
-			return esc, p.syntax(i, "invalid character %s in string literal", quoteChar(c))
+			return p.syntax(i, "invalid character %s in string literal", quoteChar(c)), esc
 		default:
 			r, size := utf8.DecodeRune(in[i:])
 			if r == utf8.RuneError && size == 1 {
 				if !utf8.FullRune(in[i:]) {
-					return esc, p.short()
+					return p.short(), esc
 				}
 				p.utf8At = i
-				return esc, p.syntax(i, "invalid UTF-8")
+				return p.syntax(i, "invalid UTF-8"), esc
 			}
 			i += size
 		}
 	}
 }
 
-func (p *parser) object(c ctx) bool {
+// object parses the object at in[i] == '{' whose keys belong to context
+// c.
+func (p *parser) object(i int, c ctx) int {
 	p.depth++
 	if p.depth > maxDepth {
-		return p.syntax(p.i, "exceeded max depth")
+		return p.syntax(i, "exceeded max depth")
 	}
-	p.i++
-	p.ws()
-	if p.i >= len(p.in) {
+	in := p.in
+	i = p.ws(i + 1)
+	if i >= len(in) {
 		return p.short()
 	}
-	if p.in[p.i] == '}' {
-		p.i++
+	if in[i] == '}' {
 		p.depth--
-		return true
+		return i + 1
 	}
+	if c == cNone {
+		return p.members(i)
+	}
+	return p.knownMembers(i, c)
+}
+
+// members parses the key:value pairs of an object of no interest, from
+// the first key at in[i] to past the closing brace.
+func (p *parser) members(i int) int {
+	in := p.in
 	for {
-		in := p.in
-		if in[p.i] != '"' {
-			return p.syntax(p.i, "invalid character %s looking for beginning of object key string", quoteChar(in[p.i]))
+		if in[i] != '"' {
+			return p.syntax(i, "invalid character %s looking for beginning of object key string", quoteChar(in[i]))
 		}
-		ks := p.i
-		kesc, ok := p.str()
-		if !ok {
-			return false
+		if i, _ = p.str(i); i < 0 {
+			return -1
 		}
-		ke := p.i
-		kspan := span{s: ks - p.shift, e: ke - p.shift, k: kString}
-		p.ws()
-		if p.i >= len(in) {
+		if i+1 < len(in) && in[i] == ':' && in[i+1] > ' ' {
+			i++
+		} else if i+2 < len(in) && in[i] == ':' && in[i+1] == ' ' && in[i+2] > ' ' {
+			p.drop(i+1, i+2) // pretty-printed: one space after the colon
+			i += 2
+		} else if i = p.colon(i); i < 0 {
+			return -1
+		}
+		if in[i] == '"' {
+			i, _ = p.str(i)
+		} else {
+			i, _, _ = p.value(i, cNone)
+		}
+		if i < 0 {
+			return -1
+		}
+		i = p.ws(i)
+		if i >= len(in) {
 			return p.short()
 		}
-		if in[p.i] != ':' {
-			return p.syntax(p.i, "invalid character %s after object key", quoteChar(in[p.i]))
+		switch in[i] {
+		case ',':
+			i = p.ws(i + 1)
+			if i >= len(in) {
+				return p.short()
+			}
+		case '}':
+			p.depth--
+			return i + 1
+		default:
+			return p.syntax(i, "invalid character %s after object key:value pair", quoteChar(in[i]))
 		}
-		p.i++
-		p.ws()
-		if p.i >= len(in) {
-			return p.short()
+	}
+}
+
+// hasAt reports whether in[i:] starts with s.
+func hasAt(in []byte, i int, s string) bool {
+	return len(in)-i >= len(s) && string(in[i:i+len(s)]) == s
+}
+
+// colon parses the ':' after an object key ending at in[i] and returns
+// the index of the value. Callers handle the compact case, a ':' right
+// before the value, themselves.
+func (p *parser) colon(i int) int {
+	in := p.in
+	i = p.ws(i)
+	if i >= len(in) {
+		return p.short()
+	}
+	if in[i] != ':' {
+		return p.syntax(i, "invalid character %s after object key", quoteChar(in[i]))
+	}
+	i = p.ws(i + 1)
+	if i >= len(in) {
+		return p.short()
+	}
+	return i
+}
+
+// knownMembers is members for an object of a known context c: it
+// captures the values of the keys lookup knows. A key is first compared
+// with the guess of p.keys; only when that fails is it scanned and
+// looked up.
+func (p *parser) knownMembers(i int, c ctx) int {
+	in := p.in
+	t := p.keys
+	if t == nil {
+		t = newKeyTable()
+		p.keys = t
+	}
+	prev := uint8(0)
+	for {
+		if in[i] != '"' {
+			return p.syntax(i, "invalid character %s looking for beginning of object key string", quoteChar(in[i]))
 		}
-		slot, child := -1, cNone
-		if c != cNone {
-			key := in[ks+1 : ke-1]
+		ks := i
+		id := t.next[c][prev]
+		if id != 0 && hasAt(in, i, t.quoted[id]) {
+			i += len(t.quoted[id])
+		} else {
+			var kesc bool
+			if i, kesc = p.str(i); i < 0 {
+				return -1
+			}
+			key := in[ks+1 : i-1]
 			if kesc {
 				key = unescape(key)
 			}
-			slot, child = lookup(c, key)
+			if id = t.lookup(c, key, !kesc); id != unknownKey {
+				t.next[c][prev] = id
+			}
 		}
-		if c == cTop && slot < -1 {
+		prev = id
+		kspan := span{s: ks - p.shift, e: i - p.shift, k: kString}
+		if i+1 < len(in) && in[i] == ':' && in[i+1] > ' ' {
+			i++
+		} else if i+2 < len(in) && in[i] == ':' && in[i+1] == ' ' && in[i+2] > ' ' {
+			p.drop(i+1, i+2) // pretty-printed: one space after the colon
+			i += 2
+		} else if i = p.colon(i); i < 0 {
+			return -1
+		}
+		slot, child := keySlot(c, id)
+		if slot < -1 {
 			switch slot {
 			case sRecords:
-				if p.allowRecords && p.depth == 1 && in[p.i] == '[' {
+				if p.allowRecords && p.depth == 1 && in[i] == '[' {
 					p.st = stRecords
-					p.errPos = p.i
-					return false
+					p.errPos = i
+					return -1
 				}
 			case sDigest:
 				p.digest = true
 			}
-			vs := p.i - p.shift
-			if !p.value(cNone, -1) {
-				return false
+			vs := i - p.shift
+			if i, _, _ = p.value(i, cNone); i < 0 {
+				return -1
 			}
-			p.extras = append(p.extras, extra{k: kspan, v: span{s: vs, e: p.i - p.shift}})
+			p.extras = append(p.extras, extra{k: kspan, v: span{s: vs, e: i - p.shift}})
+		} else if slot == fUserIdentity && in[i] == '{' {
+			start := i - p.shift
+			if i = p.userIdentity(i); i < 0 {
+				return -1
+			}
+			p.f[slot] = span{s: start, e: i - p.shift, k: kObject}
 		} else {
-			if !p.value(child, slot) {
-				return false
+			// Inline value(), as most values are strings.
+			start := i - p.shift
+			var k kind
+			var esc bool
+			if in[i] == '"' {
+				k = kString
+				if j, ok := plainStr(in, i); ok {
+					i = j
+				} else {
+					i, esc = p.strRest(i + 1)
+				}
+			} else {
+				i, k, esc = p.value(i, child)
+			}
+			if i < 0 {
+				return -1
+			}
+			if slot >= 0 {
+				p.f[slot] = span{s: start, e: i - p.shift, k: k, esc: esc}
 			}
 			if slot == fTimestamp {
 				p.extras = append(p.extras, extra{k: kspan, v: p.f[fTimestamp]})
 			}
 		}
-		p.ws()
-		if p.i >= len(in) {
+		i = p.ws(i)
+		if i >= len(in) {
 			return p.short()
 		}
-		switch in[p.i] {
+		switch in[i] {
 		case ',':
-			p.i++
-			p.ws()
-			if p.i >= len(in) {
+			i = p.ws(i + 1)
+			if i >= len(in) {
 				return p.short()
 			}
 		case '}':
-			p.i++
 			p.depth--
-			return true
+			return i + 1
 		default:
-			return p.syntax(p.i, "invalid character %s after object key:value pair", quoteChar(in[p.i]))
+			return p.syntax(i, "invalid character %s after object key:value pair", quoteChar(in[i]))
 		}
 	}
 }
 
-func (p *parser) array(c ctx) bool {
+// uiCapture is a value captured inside a userIdentity object, with its
+// span relative to the object.
+type uiCapture struct {
+	slot int
+	sp   span
+}
+
+// lastUI remembers the last userIdentity object parsed and what its parse
+// did.
+type lastUI struct {
+	raw  []byte      // the object as it was in the input
+	caps []uiCapture // values captured, spans relative to the compacted object
+	gaps [][2]int    // whitespace dropped, relative to raw
+}
+
+// maxUIBytes bounds the userIdentity object lastUI keeps.
+const maxUIBytes = 4 << 10
+
+// userIdentity parses the userIdentity object at in[i] == '{'. Events
+// come in runs from one principal, whose userIdentity objects are the
+// same bytes; for such an object it replays what the last parse did
+// (capture values, drop whitespace) instead of parsing it again. The
+// bytes being those of an object that parsed, the parse would do the
+// same at the same offsets.
+func (p *parser) userIdentity(i int) int {
+	p.uiCount++
+	in := p.in
+	u := &p.lastUI
+	if len(u.raw) > 0 && len(in)-i >= len(u.raw) && string(in[i:i+len(u.raw)]) == string(u.raw) {
+		start := i - p.shift
+		for _, g := range u.gaps {
+			p.drop(i+g[0], i+g[1])
+		}
+		for _, c := range u.caps {
+			p.f[c.slot] = span{s: start + c.sp.s, e: start + c.sp.e, k: c.sp.k, esc: c.sp.esc}
+		}
+		return i + len(u.raw)
+	}
+	u.raw, u.caps, u.gaps = u.raw[:0], u.caps[:0], u.gaps[:0]
+	start := i - p.shift
+	p.recordGaps, p.gapBase = true, i
+	j := p.object(i, cUI)
+	p.recordGaps = false
+	if j < 0 || j-i > maxUIBytes {
+		u.gaps = u.gaps[:0]
+		return j
+	}
+	// The captured values are those with spans inside the object (a slot
+	// may also hold a value of an earlier userIdentity key).
+	u.raw = append(u.raw, in[i:j]...)
+	end := j - p.shift
+	for slot := fUIType; slot <= fOBOStoreARN; slot++ {
+		if sp := p.f[slot]; sp.k != kNone && sp.s >= start && sp.e <= end {
+			sp.s -= start
+			sp.e -= start
+			u.caps = append(u.caps, uiCapture{slot, sp})
+		}
+	}
+	return j
+}
+
+// array parses the array at in[i] == '[' in context c.
+func (p *parser) array(i int, c ctx) int {
 	p.depth++
 	if p.depth > maxDepth {
-		return p.syntax(p.i, "exceeded max depth")
+		return p.syntax(i, "exceeded max depth")
 	}
-	p.i++
-	p.ws()
-	if p.i >= len(p.in) {
+	in := p.in
+	i = p.ws(i + 1)
+	if i >= len(in) {
 		return p.short()
 	}
-	if p.in[p.i] == ']' {
-		p.i++
+	if in[i] == ']' {
 		p.depth--
-		return true
-	}
-	ec := cNone
-	if c == cResArr {
-		ec = cRes
+		return i + 1
 	}
 	for {
-		if ec == cRes {
+		if c == cResArr {
 			p.f[fResType] = span{}
 			p.f[fResARN] = span{}
-			if !p.value(cRes, -1) {
-				return false
+			if i = p.capture(i, cRes, -1); i < 0 {
+				return -1
 			}
 			p.res = append(p.res, [2]span{p.f[fResType], p.f[fResARN]})
-		} else if !p.value(cNone, -1) {
-			return false
+		} else if i = p.capture(i, cNone, -1); i < 0 {
+			return -1
 		}
-		p.ws()
-		in := p.in
-		if p.i >= len(in) {
+		i = p.ws(i)
+		if i >= len(in) {
 			return p.short()
 		}
-		switch in[p.i] {
+		switch in[i] {
 		case ',':
-			p.i++
-			p.ws()
-			if p.i >= len(in) {
+			i = p.ws(i + 1)
+			if i >= len(in) {
 				return p.short()
 			}
 		case ']':
-			p.i++
 			p.depth--
-			return true
+			return i + 1
 		default:
-			return p.syntax(p.i, "invalid character %s after array element", quoteChar(in[p.i]))
+			return p.syntax(i, "invalid character %s after array element", quoteChar(in[i]))
 		}
 	}
 }

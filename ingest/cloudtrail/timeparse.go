@@ -5,6 +5,11 @@ package cloudtrail
 // means UTC) or the ISO 8601 basic form 20131102T010628Z, and returns Unix
 // microseconds UTC. It does not allocate.
 func parseTime(b []byte) (int64, bool) {
+	if len(b) == 20 && b[19] == 'Z' {
+		if t, ok := parseTimeZ(b); ok {
+			return t, true
+		}
+	}
 	var y, mo, d, h, mi, s, i int
 	switch {
 	case len(b) >= 19 && b[4] == '-':
@@ -79,6 +84,38 @@ func parseTime(b []byte) (int64, bool) {
 	days := daysFromCivil(y, mo, d)
 	secs := days*86400 + int64(h*3600+mi*60+s) - int64(off)
 	return secs*1_000_000 + micros, true
+}
+
+// parseTimeZ is parseTime for the form CloudTrail writes,
+// 2006-01-02T15:04:05Z (len(b) == 20). It rejects anything else, which
+// parseTime then handles.
+func parseTimeZ(b []byte) (int64, bool) {
+	b = b[:20]
+	if b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' {
+		return 0, false
+	}
+	c, y := digit2(b[0], b[1]), digit2(b[2], b[3])
+	mo, d := digit2(b[5], b[6]), digit2(b[8], b[9])
+	h, mi, s := digit2(b[11], b[12]), digit2(b[14], b[15]), digit2(b[17], b[18])
+	if c < 0 || y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59 {
+		return 0, false
+	}
+	y += 100 * c
+	if d > daysIn(y, mo) {
+		return 0, false
+	}
+	secs := daysFromCivil(y, mo, d)*86400 + int64(h*3600+mi*60+s)
+	return secs * 1_000_000, true
+}
+
+// digit2 returns the value of the two decimal digits a and b, or -1.
+func digit2(a, b byte) int {
+	a -= '0'
+	b -= '0'
+	if a > 9 || b > 9 {
+		return -1
+	}
+	return int(a)*10 + int(b)
 }
 
 func digits(b []byte) int {
