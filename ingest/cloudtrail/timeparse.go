@@ -1,5 +1,7 @@
 package cloudtrail
 
+import "github.com/leakscope/leakscope/ingest"
+
 // parseTime parses an RFC 3339 timestamp (Z or numeric offset, optional
 // fractional seconds; 'T', 't' or ' ' between date and time; a missing zone
 // means UTC) or the ISO 8601 basic form 20131102T010628Z, and returns Unix
@@ -26,7 +28,7 @@ func parseTime(b []byte) (int64, bool) {
 	default:
 		return 0, false
 	}
-	if y < 0 || mo < 1 || mo > 12 || d < 1 || d > daysIn(y, mo) || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59 {
+	if y < 0 || mo < 1 || mo > 12 || d < 1 || d > ingest.DaysIn(y, mo) || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59 {
 		return 0, false
 	}
 	var micros int64
@@ -81,7 +83,7 @@ func parseTime(b []byte) (int64, bool) {
 	if i != len(b) {
 		return 0, false
 	}
-	days := daysFromCivil(y, mo, d)
+	days := ingest.DaysFromCivil(y, mo, d)
 	secs := days*86400 + int64(h*3600+mi*60+s) - int64(off)
 	return secs*1_000_000 + micros, true
 }
@@ -101,10 +103,10 @@ func parseTimeZ(b []byte) (int64, bool) {
 		return 0, false
 	}
 	y += 100 * c
-	if d > daysIn(y, mo) {
+	if d > ingest.DaysIn(y, mo) {
 		return 0, false
 	}
-	secs := daysFromCivil(y, mo, d)*86400 + int64(h*3600+mi*60+s)
+	secs := ingest.DaysFromCivil(y, mo, d)*86400 + int64(h*3600+mi*60+s)
 	return secs * 1_000_000, true
 }
 
@@ -127,30 +129,4 @@ func digits(b []byte) int {
 		n = n*10 + int(c-'0')
 	}
 	return n
-}
-
-func daysIn(y, m int) int {
-	switch m {
-	case 2:
-		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
-			return 29
-		}
-		return 28
-	case 4, 6, 9, 11:
-		return 30
-	}
-	return 31
-}
-
-// daysFromCivil returns days since 1970-01-01 (H. Hinnant's algorithm).
-func daysFromCivil(y, m, d int) int64 {
-	if m <= 2 {
-		y--
-	}
-	era := y / 400
-	yoe := y - era*400
-	mp := (m + 9) % 12
-	doy := (153*mp+2)/5 + d - 1
-	doe := yoe*365 + yoe/4 - yoe/100 + doy
-	return int64(era)*146097 + int64(doe) - 719468
 }

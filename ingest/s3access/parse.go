@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/leakscope/leakscope/ingest"
 )
 
 // Field positions of an access log line. A bracketed time and a quoted
@@ -615,14 +617,14 @@ func parseTime(s string) (int64, bool) {
 	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 || !ok7 || month == 0 || (sign != '+' && sign != '-') {
 		return 0, false
 	}
-	if year < 1 || day < 1 || day > daysIn(month, year) || hh > 23 || mm > 59 || ss > 60 || oh > 23 || om > 59 {
+	if year < 1 || day < 1 || day > ingest.DaysIn(year, month) || hh > 23 || mm > 59 || ss > 60 || oh > 23 || om > 59 {
 		return 0, false
 	}
 	off := int64(oh*3600 + om*60)
 	if sign == '-' {
 		off = -off
 	}
-	sec := daysFromCivil(year, month, day)*86400 + int64(hh*3600+mm*60+ss) - off
+	sec := ingest.DaysFromCivil(year, month, day)*86400 + int64(hh*3600+mm*60+ss) - off
 	return sec * 1_000_000, true
 }
 
@@ -665,31 +667,4 @@ func monthIndex(m string) int {
 		return 12
 	}
 	return 0
-}
-
-func daysIn(month, year int) int {
-	switch month {
-	case 2:
-		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
-			return 29
-		}
-		return 28
-	case 4, 6, 9, 11:
-		return 30
-	}
-	return 31
-}
-
-// daysFromCivil returns the days since 1970-01-01 of a proleptic
-// Gregorian date (year >= 1).
-func daysFromCivil(y, m, d int) int64 {
-	if m <= 2 {
-		y--
-	}
-	era := y / 400
-	yoe := y - era*400
-	mp := (m + 9) % 12
-	doy := (153*mp+2)/5 + d - 1
-	doe := yoe*365 + yoe/4 - yoe/100 + doy
-	return int64(era*146097 + doe - 719468)
 }
