@@ -15,7 +15,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -156,7 +155,7 @@ func decompress(br *bufio.Reader, raw *countingReader) (*decompressor, error) {
 	head, _ := br.Peek(4)
 	switch {
 	case len(head) >= 2 && head[0] == magicGzip[0] && head[1] == magicGzip[1]:
-		zr, err := gzip.NewReader(br)
+		zr, err := newGunzip(br)
 		if err != nil {
 			return nil, fmt.Errorf("gzip header: %w", err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/leakscope/leakscope/ingest"
 	"io"
 	"log/slog"
 	"os"
@@ -49,7 +50,7 @@ func commands() []command {
 		athenaCommand(),
 		{name: "version", summary: "print the version", flags: func(fs *pflag.FlagSet, e *env) func(context.Context, []string) error {
 			return func(ctx context.Context, args []string) error {
-				_, err := fmt.Fprintf(e.stdout, "leakscope %s\n", version)
+				_, err := fmt.Fprintf(e.stdout, "leakscope %s (gzip: %s)\n", version, ingest.GunzipEngine)
 				return err
 			}
 		}},
