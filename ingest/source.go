@@ -5,6 +5,8 @@ import (
 	"io"
 	"unsafe"
 
+	"github.com/zeebo/xxh3"
+
 	"github.com/leakscope/leakscope/ingest/columnar"
 )
 
@@ -59,16 +61,61 @@ func (s *source[R, P]) rawParquet(key string) bool {
 }
 
 func (s *source[R, P]) decode(ctx context.Context, obj ObjectInfo, r io.Reader, rows func(any, int) error, bad func(BadRecord) error) error {
+	uriHash := xxh3.HashString(obj.URI)
 	return s.spec.Decode(ctx, obj, r, Sink[R]{
 		Rows: func(rs []R) error {
-			for i := range rs {
-				P(&rs[i]).SetSourceURI(obj.URI)
+			if len(rs) == 0 {
+				return nil
 			}
-			return rows(rs, len(rs))
+			return rows(newBatch[R, P](rs, obj.URI, uriHash), len(rs))
 		},
 		Bad: bad,
 	})
 }
+
+// batch is a decoder's slice of rows with what the lake writer needs of
+// each, read here while the rows are still in the decoding core's cache:
+// the writer's single goroutine then walks these compact arrays instead
+// of the rows (a flow-log row is about a kilobyte).
+type batch[R any] struct {
+	rows  []R
+	meta  []rowMeta
+	parts []partRun
+	bytes int64 // estimated memory of the rows
+}
+
+// rowMeta is one row's fingerprint, origin hash and sort key.
+type rowMeta struct {
+	h      Hash
+	origin uint64 // originOf(URI hash, offset)
+	t      int64  // SortTime
+	off    int64  // source offset
+}
+
+// partRun is a run of rows of one partition starting at row start.
+type partRun struct {
+	start int
+	part  Partition
+}
+
+func newBatch[R any, P rowPtr[R]](rs []R, uri string, uriHash uint64) *batch[R] {
+	b := &batch[R]{rows: rs, meta: make([]rowMeta, len(rs))}
+	for i := range rs {
+		r := P(&rs[i])
+		r.SetSourceURI(uri)
+		_, off := r.Origin()
+		b.meta[i] = rowMeta{h: r.Fingerprint(), origin: originOf(uriHash, off), t: r.SortTime(), off: off}
+		if part := r.LakePartition(); len(b.parts) == 0 || b.parts[len(b.parts)-1].part != part {
+			b.parts = append(b.parts, partRun{start: i, part: part})
+		}
+		b.bytes += int64(rowMemSize[R, P](&rs[i])) + rowOverhead
+	}
+	return b
+}
+
+// rowOverhead is the writer's own memory per buffered row: its pointer,
+// sort key and object index.
+const rowOverhead = 8 + 24
 
 // MemSizer is implemented by rows that can estimate their memory use; the
 // writer uses it to bound what it buffers.

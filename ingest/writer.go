@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"path"
 	"slices"
+	"strings"
 	"sync"
 
-	"github.com/zeebo/xxh3"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/leakscope/leakscope/ingest/columnar"
@@ -42,15 +42,38 @@ type tableWriter interface {
 type partBuf[R any] struct {
 	part Partition
 	dir  string
-	rows []*R // into the batches the decoders handed over: no copy
+	rows []*R      // into the batches the decoders handed over: no copy
+	keys []sortKey // each row's sort key and object, parallel to rows
 	objs []*objState
-	slot map[Hash]int // buffered row of each fingerprint, made at the first duplicate
+	objN map[*objState]uint32 // index of each object in objs
+	slot map[Hash]int         // buffered row of each fingerprint, made at the first duplicate
+}
+
+// sortKey orders a buffered row without reading it: its time, its source
+// offset and its object (an index into partBuf.objs).
+type sortKey struct {
+	t, off int64
+	obj    uint32
+}
+
+// objIndex returns o's index in pb.objs, adding it.
+func (pb *partBuf[R]) objIndex(o *objState) uint32 {
+	if i, ok := pb.objN[o]; ok {
+		return i
+	}
+	if pb.objN == nil {
+		pb.objN = map[*objState]uint32{}
+	}
+	i := uint32(len(pb.objs))
+	pb.objs = append(pb.objs, o)
+	pb.objN[o] = i
+	return i
 }
 
 // keepEarlier replaces the buffered copy of fingerprint h by r when r's
 // origin (object URI, then offset) sorts first, moving the duplicate count
 // to the object of the copy dropped. It reports whether it replaced.
-func (w *typedWriter[R, P]) keepEarlier(pb *partBuf[R], h Hash, r *R, o *objState) bool {
+func (w *typedWriter[R, P]) keepEarlier(pb *partBuf[R], h Hash, r *R, o *objState, m *rowMeta) bool {
 	if pb.slot == nil {
 		// The first duplicate of this buffer: index it now (most
 		// buffers never need to).
@@ -63,16 +86,15 @@ func (w *typedWriter[R, P]) keepEarlier(pb *partBuf[R], h Hash, r *R, o *objStat
 	if !ok {
 		return false
 	}
-	nu, no := P(r).Origin()
-	ou, oo := P(pb.rows[i]).Origin()
-	if nu > ou || (nu == ou && no >= oo) {
+	k := &pb.keys[i]
+	old := pb.objs[k.obj]
+	if nu, ou := o.obj.URI, old.obj.URI; nu > ou || (nu == ou && m.off >= k.off) {
 		return false
 	}
-	old := pb.objs[i]
 	old.pending--
 	old.duplicates++
 	pb.rows[i] = r
-	pb.objs[i] = o
+	*k = sortKey{t: m.t, off: m.off, obj: pb.objIndex(o)}
 	o.pending++
 	return true
 }
@@ -95,65 +117,60 @@ func (s *source[R, P]) newWriter(env *writerEnv) tableWriter {
 
 func (w *typedWriter[R, P]) buffered() int64 { return w.bytes }
 
+// add buffers a batch (a *batch[R]) of object o. It reads only the
+// batch's compact per-row metadata, never the rows themselves (except to
+// index a buffer at its first duplicate).
 func (w *typedWriter[R, P]) add(ctx context.Context, o *objState, rows any) error {
-	rs := rows.([]R)
-	var (
-		lastPart Partition
-		pd       *partDedup
-		pb       *partBuf[R]
-		lastURI  string
-		uriHash  uint64
-	)
-	for i := range rs {
-		if i%prefetchRows == 0 && pd != nil {
-			w.prefetch(pd, rs[i:min(i+prefetchRows, len(rs))])
+	b := rows.(*batch[R])
+	for ri, run := range b.parts {
+		end := len(b.meta)
+		if ri+1 < len(b.parts) {
+			end = b.parts[ri+1].start
 		}
-		r := P(&rs[i])
-		// Rows of a batch nearly always share a partition: look its
-		// fingerprint set and buffer up once.
-		if part := r.LakePartition(); pd == nil || part != lastPart {
-			var err error
-			if pd, err = w.env.dedup.part(ctx, w.table, part); err != nil {
-				return err
+		pd, err := w.env.dedup.part(ctx, w.table, run.part)
+		if err != nil {
+			return err
+		}
+		pb := w.parts[pd.dir]
+		var oi uint32
+		if pb != nil {
+			oi = pb.objIndex(o)
+		}
+		for i := run.start; i < end; i++ {
+			if (i-run.start)%prefetchRows == 0 {
+				w.prefetch(pd, b.meta[i:min(i+prefetchRows, end)])
 			}
-			lastPart = part
-			pb = w.parts[pd.dir]
-			if i%prefetchRows == 0 {
-				w.prefetch(pd, rs[i:min(i+prefetchRows, len(rs))])
+			m := &b.meta[i]
+			if prev, dup := pd.claim(m.h, m.origin); dup {
+				switch {
+				case prev == m.origin:
+					o.resumed++
+				case pb != nil && w.keepEarlier(pb, m.h, &b.rows[i], o, m):
+					// This copy comes first in (object, offset) order and
+					// replaced the buffered one, so the copy kept does not
+					// depend on which worker read first.
+					pd.table.put(m.h, m.origin)
+				default:
+					o.duplicates++
+				}
+				continue
 			}
-		}
-		h := r.Fingerprint()
-		uri, off := r.Origin()
-		if i == 0 || uri != lastURI {
-			uriHash, lastURI = xxh3.HashString(uri), uri
-		}
-		origin := originOf(uriHash, off)
-		if prev, dup := pd.claim(h, origin); dup {
-			switch {
-			case prev == origin:
-				o.resumed++
-			case pb != nil && w.keepEarlier(pb, h, &rs[i], o):
-				// This copy comes first in (object, offset) order and
-				// replaced the buffered one, so the copy kept does not
-				// depend on which worker read first.
-				pd.table.put(h, origin)
-			default:
-				o.duplicates++
+			if pb == nil {
+				pb = &partBuf[R]{part: run.part, dir: pd.dir}
+				w.parts[pd.dir] = pb
+				oi = pb.objIndex(o)
 			}
-			continue
+			if pb.slot != nil {
+				pb.slot[m.h] = len(pb.rows)
+			}
+			pb.rows = append(pb.rows, &b.rows[i])
+			pb.keys = append(pb.keys, sortKey{t: m.t, off: m.off, obj: oi})
+			o.pending++
 		}
-		if pb == nil {
-			pb = &partBuf[R]{part: lastPart, dir: pd.dir}
-			w.parts[pd.dir] = pb
-		}
-		if pb.slot != nil {
-			pb.slot[h] = len(pb.rows)
-		}
-		pb.rows = append(pb.rows, &rs[i])
-		pb.objs = append(pb.objs, o)
-		o.pending++
-		w.bytes += int64(rowMemSize[R, P](&rs[i])) + 16
 	}
+	// The batch stays in memory while any of its rows is buffered, so
+	// its duplicates count too.
+	w.bytes += b.bytes
 	return nil
 }
 
@@ -164,15 +181,15 @@ const prefetchRows = 256
 // prefetch reads the fingerprint-table slots the rows will probe, so
 // that their cache misses overlap rather than stall one insert after
 // another (the table of a big partition is far larger than the cache).
-func (w *typedWriter[R, P]) prefetch(pd *partDedup, rs []R) {
+func (w *typedWriter[R, P]) prefetch(pd *partDedup, meta []rowMeta) {
 	slots := pd.table.slots
 	if len(slots) == 0 {
 		return
 	}
 	mask := uint64(len(slots) - 1)
 	var x uint64
-	for i := range rs {
-		x ^= slots[fpKey(P(&rs[i]).Fingerprint()).Lo&mask].origin
+	for i := range meta {
+		x ^= slots[fpKey(meta[i].h).Lo&mask].origin
 	}
 	w.sink ^= x
 }
@@ -185,10 +202,16 @@ func (w *typedWriter[R, P]) detach() (func(ctx context.Context, commit string) (
 	keys := make([]string, 0, len(parts))
 	for k, pb := range parts {
 		keys = append(keys, k)
-		for _, o := range pb.objs {
-			rows[o]++
+		n := make([]int64, len(pb.objs))
+		for _, k := range pb.keys {
+			n[k.obj]++
 		}
-		pb.objs, pb.slot = nil, nil
+		for i, o := range pb.objs {
+			if n[i] > 0 {
+				rows[o] += n[i]
+			}
+		}
+		pb.objN, pb.slot = nil, nil
 	}
 	slices.Sort(keys)
 	write := func(ctx context.Context, commit string) ([]committedFile, error) {
@@ -214,19 +237,8 @@ func (w *typedWriter[R, P]) detach() (func(ctx context.Context, commit string) (
 // writePart sorts one partition buffer by time, then source, then offset,
 // and writes it as one zstd Parquet file into staging.
 func (w *typedWriter[R, P]) writePart(ctx context.Context, pb *partBuf[R], commit string) (committedFile, error) {
-	rows := pb.rows
-	pb.rows = nil
-	slices.SortFunc(rows, func(a, b *R) int {
-		if c := cmp.Compare(P(a).SortTime(), P(b).SortTime()); c != 0 {
-			return c
-		}
-		ua, oa := P(a).Origin()
-		ub, ob := P(b).Origin()
-		if c := cmp.Compare(ua, ub); c != 0 {
-			return c
-		}
-		return cmp.Compare(oa, ob)
-	})
+	rows := sortRows(pb)
+	pb.rows, pb.keys, pb.objs = nil, nil, nil
 
 	name := commit + ".parquet"
 	rel := path.Join(pb.dir, name)
@@ -301,4 +313,41 @@ func sortColumn(table string) string {
 	default:
 		return "event_time"
 	}
+}
+
+// sortRows returns the rows of pb ordered by time, then source URI, then
+// offset, sorting their compact keys rather than the rows.
+func sortRows[R any](pb *partBuf[R]) []*R {
+	// Objects ranked by URI stand for their URIs in the keys.
+	byURI := make([]uint32, len(pb.objs))
+	for i := range byURI {
+		byURI[i] = uint32(i)
+	}
+	slices.SortFunc(byURI, func(a, b uint32) int { return strings.Compare(pb.objs[a].obj.URI, pb.objs[b].obj.URI) })
+	rank := make([]uint32, len(pb.objs))
+	for r, i := range byURI {
+		rank[i] = uint32(r)
+	}
+	type entry struct {
+		t, off    int64
+		rank, row uint32
+	}
+	ord := make([]entry, len(pb.keys))
+	for i, k := range pb.keys {
+		ord[i] = entry{t: k.t, off: k.off, rank: rank[k.obj], row: uint32(i)}
+	}
+	slices.SortFunc(ord, func(a, b entry) int {
+		if c := cmp.Compare(a.t, b.t); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.rank, b.rank); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.off, b.off)
+	})
+	out := make([]*R, len(ord))
+	for i, e := range ord {
+		out[i] = pb.rows[e.row]
+	}
+	return out
 }
