@@ -149,9 +149,11 @@ type partDedup struct {
 	dir   string // relative to the lake root
 	table fpTable
 	// pending are the fingerprints added since the last hand-over to a
-	// commit (their current origin is in table).
-	pending []Hash
-	used    int64 // LRU clock
+	// commit, with the origin they were added with; replaced holds the
+	// origins changed since (rare: see typedWriter.keepEarlier).
+	pending  []dedupEntry
+	replaced map[Hash]uint64
+	used     int64 // LRU clock
 }
 
 func (p *partDedup) lookup(h Hash) (uint64, bool) { return p.table.get(h) }
@@ -161,9 +163,19 @@ func (p *partDedup) lookup(h Hash) (uint64, bool) { return p.table.get(h) }
 func (p *partDedup) claim(h Hash, origin uint64) (uint64, bool) {
 	prev, found := p.table.insert(h, origin)
 	if !found {
-		p.pending = append(p.pending, h)
+		p.pending = append(p.pending, dedupEntry{h: h, origin: origin})
 	}
 	return prev, found
+}
+
+// replace sets the origin of h, which was claimed since the last
+// hand-over to a commit.
+func (p *partDedup) replace(h Hash, origin uint64) {
+	p.table.put(h, origin)
+	if p.replaced == nil {
+		p.replaced = map[Hash]uint64{}
+	}
+	p.replaced[h] = origin
 }
 
 // dedupIndex holds the fingerprint sets of the partitions a run touches,
@@ -236,11 +248,13 @@ func loadSegments(ctx context.Context, fsys lakeFS, dir string) ([]dedupEntry, e
 
 // detachSegments hands the fingerprints added since the last hand-over
 // to a commit: write stages one segment per partition. The fingerprints
-// stay in the partition's table, so later rows see them at once.
+// stay in the partition's table, so later rows see them at once; the
+// segments are sorted and encoded by write, off the writer goroutine.
 func (d *dedupIndex) detachSegments(stageRoot string) func(ctx context.Context, commit string) ([]committedFile, error) {
 	type seg struct {
-		key string
-		buf []byte
+		key      string
+		add      []dedupEntry
+		replaced map[Hash]uint64
 	}
 	var segs []seg
 	keys := make([]string, 0, len(d.parts))
@@ -252,21 +266,9 @@ func (d *dedupIndex) detachSegments(stageRoot string) func(ctx context.Context, 
 	slices.Sort(keys)
 	for _, k := range keys {
 		pd := d.parts[k]
-		add := make([]dedupEntry, 0, len(pd.pending))
-		for _, h := range pd.pending {
-			o, _ := pd.table.get(h)
-			add = append(add, dedupEntry{h: h, origin: o})
-		}
-		slices.SortFunc(add, compareEntry)
-		buf := make([]byte, 0, len(add)*dedupEntrySize)
-		for _, e := range add {
-			buf = binary.LittleEndian.AppendUint64(buf, e.h.Hi)
-			buf = binary.LittleEndian.AppendUint64(buf, e.h.Lo)
-			buf = binary.LittleEndian.AppendUint64(buf, e.origin)
-		}
+		segs = append(segs, seg{k, pd.pending, pd.replaced})
 		d.entries += len(pd.pending)
-		pd.pending = nil
-		segs = append(segs, seg{k, buf})
+		pd.pending, pd.replaced = nil, nil
 	}
 	return func(ctx context.Context, commit string) ([]committedFile, error) {
 		var files []committedFile
@@ -275,7 +277,23 @@ func (d *dedupIndex) detachSegments(stageRoot string) func(ctx context.Context, 
 		for _, s := range segs {
 			rel := path.Join(dedupDir, s.key, commit+".idx")
 			staged := path.Join(stageRoot, "dedup", s.key, commit+".idx")
-			g.Go(func() error { return d.fs.WriteFile(gctx, staged, s.buf) })
+			g.Go(func() error {
+				if len(s.replaced) > 0 {
+					for i := range s.add {
+						if o, ok := s.replaced[s.add[i].h]; ok {
+							s.add[i].origin = o
+						}
+					}
+				}
+				slices.SortFunc(s.add, compareEntry)
+				buf := make([]byte, 0, len(s.add)*dedupEntrySize)
+				for _, e := range s.add {
+					buf = binary.LittleEndian.AppendUint64(buf, e.h.Hi)
+					buf = binary.LittleEndian.AppendUint64(buf, e.h.Lo)
+					buf = binary.LittleEndian.AppendUint64(buf, e.origin)
+				}
+				return d.fs.WriteFile(gctx, staged, buf)
+			})
 			files = append(files, committedFile{Path: rel, Staged: staged})
 		}
 		if err := g.Wait(); err != nil {

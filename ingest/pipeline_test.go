@@ -208,6 +208,35 @@ func TestIngestDropsRedeliveredRecordsButKeepsSharedIDs(t *testing.T) {
 	checkAccounting(t, lake)
 }
 
+// TestDuplicateIndexNamesTheCopyKept reads the copy that is not kept
+// first (its object is small, the other one long), so the writer replaces
+// the buffered copy: the duplicate index must then name the copy kept, or
+// a forced re-run takes that copy for a duplicate of the other object.
+func TestDuplicateIndexNamesTheCopyKept(t *testing.T) {
+	src, lake := t.TempDir(), t.TempDir()
+	rec := "2026-11-14T02:00:00Z|111122223333|us-east-1|ev-1|GetObject\n"
+	var big strings.Builder
+	for i := range 50000 {
+		fmt.Fprintf(&big, "2026-11-14T03:00:00Z|111122223333|us-east-1|f-%d|filler\n", i)
+	}
+	writeFile(t, filepath.Join(src, "a", "big.lines"), big.String()+rec)
+	writeFile(t, filepath.Join(src, "b", "small.lines"), rec)
+	st := ingestDir(t, lake, Config{Workers: 2}, src)
+	if st.RowsWritten != 50001 || st.Duplicates != 1 {
+		t.Fatalf("stats = %+v", st.Counts)
+	}
+	st = ingestDir(t, lake, Config{Force: true, Workers: 2}, src)
+	if st.Resumed != 50001 || st.Duplicates != 1 || len(readLake(t, lake)) != 50001 {
+		t.Fatalf("forced re-run stats = %+v", st.Counts)
+	}
+	for _, e := range checkAccounting(t, lake).Entries() {
+		want := map[string]int64{"big.lines": 50001, "small.lines": 0}[filepath.Base(e.URI)]
+		if e.RowsWritten != want || e.Resumed != want {
+			t.Errorf("%s: %d rows written, %d resumed; want %d", e.URI, e.RowsWritten, e.Resumed, want)
+		}
+	}
+}
+
 func TestHostilePartitionValuesStayInsideTheLake(t *testing.T) {
 	src, lake := t.TempDir(), t.TempDir()
 	writeFile(t, filepath.Join(src, "a.lines"), "2026-11-14T02:00:00Z|../../../../tmp/x|us-east-1/../../y|e|z\n")

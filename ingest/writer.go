@@ -149,7 +149,7 @@ func (w *typedWriter[R, P]) add(ctx context.Context, o *objState, rows any) erro
 					// This copy comes first in (object, offset) order and
 					// replaced the buffered one, so the copy kept does not
 					// depend on which worker read first.
-					pd.table.put(m.h, m.origin)
+					pd.replace(m.h, m.origin)
 				default:
 					o.duplicates++
 				}
