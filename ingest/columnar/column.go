@@ -113,7 +113,10 @@ func (cw *colWriter) reset() {
 	cw.boolSeen = [2]bool{}
 }
 
-// appendBlock appends the column's values of a block of rows.
+// appendBlock appends the column's values of a block of rows. rows point
+// to the structs that hold the column: the rows themselves, or for a
+// column of an inline struct the rows' structs (see subBlock.rows), so
+// reading a value is the same either way.
 func (cw *colWriter) appendBlock(rows []unsafe.Pointer) {
 	c := cw.c
 	switch c.kind {

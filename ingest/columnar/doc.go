@@ -13,6 +13,11 @@
 // indices, PLAIN values, Thrift compact metadata), so DuckDB, Athena and
 // any other reader take them as written.
 //
+// A row struct may keep a group of rarely filled columns behind a pointer
+// to a struct tagged `columnar:"inline"`: those columns are still
+// top-level in the file, NULL when the pointer is nil, and the row stays
+// small in memory.
+//
 // What it does not do: nested or repeated columns, page indexes, and any
 // type the row structs do not use (see Schema for the list).
 package columnar

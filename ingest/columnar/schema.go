@@ -32,7 +32,8 @@ const (
 // column is one leaf column of a schema.
 type column struct {
 	name     string
-	off      uintptr // field offset in the row struct
+	off      uintptr // field offset in the row struct, or in the inline struct (via > 0)
+	via      int     // 0: a field of the row; k > 0: a field of the struct Schema.inlines[k-1] points to
 	kind     kind
 	optional bool
 	dict     bool // try dictionary encoding
@@ -68,9 +69,40 @@ func (c *column) physical() int32 {
 //	                            INT64 TIMESTAMP(MICROS, not UTC-adjusted)
 //
 // The "dict" option asks for dictionary encoding of a string column.
+//
+// A field of type *S, S a struct, tagged `columnar:"inline"` (and with no
+// parquet tag) contributes the tagged fields of S as top-level columns,
+// in S's field order, at the field's place in the row: the file is the
+// same as for the row struct with S's fields written out in place. It
+// lets a row keep rarely filled columns out of line. When the pointer is
+// nil every one of those columns is NULL, so each must be optional (an
+// optional string or a pointer); S may not itself hold an inline field.
+// (The tag is not a parquet option because parquet-go rejects options it
+// does not know; to parquet-go the field is an optional group.)
 type Schema struct {
-	name string
-	cols []column
+	name    string
+	cols    []column
+	inlines []inline
+}
+
+// inline is a `columnar:"inline"` field of the row struct: a pointer to a
+// struct whose fields are columns of the row.
+type inline struct {
+	off  uintptr        // offset of the pointer in the row struct
+	zero unsafe.Pointer // a zero struct, read in place of a nil pointer (every column NULL); never written
+}
+
+// resolve appends to dst, for each row of blk, the row's inline struct,
+// or the zero struct when the pointer is nil.
+func (in *inline) resolve(dst, blk []unsafe.Pointer) []unsafe.Pointer {
+	for _, p := range blk {
+		q := *(*unsafe.Pointer)(unsafe.Add(p, in.off))
+		if q == nil {
+			q = in.zero
+		}
+		dst = append(dst, q)
+	}
+	return dst
 }
 
 // Columns returns the column names in schema order.
@@ -92,64 +124,128 @@ func SchemaOf[R any]() (*Schema, error) {
 	seen := map[string]bool{}
 	for i := range t.NumField() {
 		f := t.Field(i)
-		tag, ok := f.Tag.Lookup("parquet")
-		if !ok || tag == "-" {
+		if tag, ok := f.Tag.Lookup("columnar"); ok {
+			if err := s.addInline(t, f, tag, seen); err != nil {
+				return nil, err
+			}
 			continue
 		}
-		parts := strings.Split(tag, ",")
-		c := column{name: parts[0], off: f.Offset, stats: true}
-		if c.name == "" {
-			c.name = f.Name
+		c, ok, err := fieldColumn(t, f)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
 		}
 		if seen[c.name] {
 			return nil, fmt.Errorf("columnar: %s: column %q twice", t, c.name)
 		}
 		seen[c.name] = true
-		timestamp := false
-		for _, opt := range parts[1:] {
-			switch opt {
-			case "optional":
-				c.optional = true
-			case "dict":
-				c.dict = true
-			case "timestamp(microsecond:local)":
-				timestamp = true
-			default:
-				return nil, fmt.Errorf("columnar: %s.%s: unsupported tag option %q", t, f.Name, opt)
-			}
-		}
-		switch ft := f.Type; {
-		case ft.Kind() == reflect.String:
-			c.kind = kString
-		case ft.Kind() == reflect.Int64 && timestamp:
-			c.kind = kTimestamp
-		case ft.Kind() == reflect.Int64:
-			c.kind = kInt64
-		case ft.Kind() == reflect.Bool:
-			c.kind = kBool
-		case ft.Kind() == reflect.Pointer && ft.Elem().Kind() == reflect.Int64 && timestamp:
-			c.kind, c.optional = kTimestampPtr, true
-		case ft.Kind() == reflect.Pointer && ft.Elem().Kind() == reflect.Int64:
-			c.kind, c.optional = kInt64Ptr, true
-		case ft.Kind() == reflect.Pointer && ft.Elem().Kind() == reflect.Int32:
-			c.kind, c.optional = kInt32Ptr, true
-		case ft.Kind() == reflect.Pointer && ft.Elem().Kind() == reflect.Bool:
-			c.kind, c.optional = kBoolPtr, true
-		default:
-			return nil, fmt.Errorf("columnar: %s.%s: unsupported type %s", t, f.Name, ft)
-		}
-		if c.optional && (c.kind == kInt64 || c.kind == kBool || c.kind == kTimestamp) {
-			return nil, fmt.Errorf("columnar: %s.%s: a %s cannot be optional (use a pointer)", t, f.Name, f.Type)
-		}
-		if c.dict && c.kind != kString {
-			return nil, fmt.Errorf("columnar: %s.%s: dict applies to strings only", t, f.Name)
-		}
 		s.cols = append(s.cols, c)
 	}
 	if len(s.cols) == 0 {
 		return nil, fmt.Errorf("columnar: %s has no parquet columns", t)
 	}
 	return s, nil
+}
+
+// addInline appends the columns of the `columnar:"inline"` field f of the
+// row struct t.
+func (s *Schema) addInline(t reflect.Type, f reflect.StructField, tag string, seen map[string]bool) error {
+	if tag != "inline" {
+		return fmt.Errorf("columnar: %s.%s: unsupported columnar tag %q", t, f.Name, tag)
+	}
+	if _, ok := f.Tag.Lookup("parquet"); ok {
+		return fmt.Errorf("columnar: %s.%s: an inline field takes no parquet tag", t, f.Name)
+	}
+	if f.Type.Kind() != reflect.Pointer || f.Type.Elem().Kind() != reflect.Struct {
+		return fmt.Errorf("columnar: %s.%s: inline needs a pointer to a struct, not %s", t, f.Name, f.Type)
+	}
+	st := f.Type.Elem()
+	s.inlines = append(s.inlines, inline{off: f.Offset, zero: reflect.New(st).UnsafePointer()})
+	n := 0
+	for i := range st.NumField() {
+		sf := st.Field(i)
+		if _, ok := sf.Tag.Lookup("columnar"); ok {
+			return fmt.Errorf("columnar: %s.%s: inline fields do not nest", st, sf.Name)
+		}
+		c, ok, err := fieldColumn(st, sf)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		if !c.optional {
+			return fmt.Errorf("columnar: %s.%s: column %q of inline %s.%s must be optional (it is NULL when %s.%s is nil)",
+				st, sf.Name, c.name, t, f.Name, t, f.Name)
+		}
+		if seen[c.name] {
+			return fmt.Errorf("columnar: %s: column %q twice", t, c.name)
+		}
+		seen[c.name] = true
+		c.via = len(s.inlines)
+		s.cols = append(s.cols, c)
+		n++
+	}
+	if n == 0 {
+		return fmt.Errorf("columnar: %s.%s: inline %s has no parquet columns", t, f.Name, st)
+	}
+	return nil
+}
+
+// fieldColumn returns the column of field f of struct t; ok is false when
+// f has no parquet tag or "-".
+func fieldColumn(t reflect.Type, f reflect.StructField) (c column, ok bool, err error) {
+	tag, ok := f.Tag.Lookup("parquet")
+	if !ok || tag == "-" {
+		return column{}, false, nil
+	}
+	parts := strings.Split(tag, ",")
+	c = column{name: parts[0], off: f.Offset, stats: true}
+	if c.name == "" {
+		c.name = f.Name
+	}
+	timestamp := false
+	for _, opt := range parts[1:] {
+		switch opt {
+		case "optional":
+			c.optional = true
+		case "dict":
+			c.dict = true
+		case "timestamp(microsecond:local)":
+			timestamp = true
+		default:
+			return c, false, fmt.Errorf("columnar: %s.%s: unsupported tag option %q", t, f.Name, opt)
+		}
+	}
+	switch ft := f.Type; {
+	case ft.Kind() == reflect.String:
+		c.kind = kString
+	case ft.Kind() == reflect.Int64 && timestamp:
+		c.kind = kTimestamp
+	case ft.Kind() == reflect.Int64:
+		c.kind = kInt64
+	case ft.Kind() == reflect.Bool:
+		c.kind = kBool
+	case ft.Kind() == reflect.Pointer && ft.Elem().Kind() == reflect.Int64 && timestamp:
+		c.kind, c.optional = kTimestampPtr, true
+	case ft.Kind() == reflect.Pointer && ft.Elem().Kind() == reflect.Int64:
+		c.kind, c.optional = kInt64Ptr, true
+	case ft.Kind() == reflect.Pointer && ft.Elem().Kind() == reflect.Int32:
+		c.kind, c.optional = kInt32Ptr, true
+	case ft.Kind() == reflect.Pointer && ft.Elem().Kind() == reflect.Bool:
+		c.kind, c.optional = kBoolPtr, true
+	default:
+		return c, false, fmt.Errorf("columnar: %s.%s: unsupported type %s", t, f.Name, ft)
+	}
+	if c.optional && (c.kind == kInt64 || c.kind == kBool || c.kind == kTimestamp) {
+		return c, false, fmt.Errorf("columnar: %s.%s: a %s cannot be optional (use a pointer)", t, f.Name, f.Type)
+	}
+	if c.dict && c.kind != kString {
+		return c, false, fmt.Errorf("columnar: %s.%s: dict applies to strings only", t, f.Name)
+	}
+	return c, true, nil
 }
 
 // index returns the position of the named column, or -1.
@@ -162,7 +258,8 @@ func (s *Schema) index(name string) int {
 	return -1
 }
 
-// field returns a pointer to column c of the row at p.
+// field returns a pointer to column c of the struct at p: the row, or for
+// a column of an inline struct (c.via > 0) that struct (see inline.resolve).
 func field(p unsafe.Pointer, c *column) unsafe.Pointer { return unsafe.Add(p, c.off) }
 
 // ColumnSet is a set of a schema's columns.

@@ -56,6 +56,7 @@ type Writer[R any] struct {
 	// R does not implement Sparse.
 	sparse func(unsafe.Pointer) *ColumnSet
 	unions [][]uint64 // per goroutine: columns filled by some row of its block
+	subs   []subBlock // per goroutine: its block's inline structs
 
 	encs []*zstd.Encoder // one per encoding goroutine
 }
@@ -113,8 +114,31 @@ func NewWriter[R any](o Options) (*Writer[R], error) {
 		}
 		w.encs = append(w.encs, enc)
 		w.unions = append(w.unions, make([]uint64, (len(w.cols)+63)/64))
+		w.subs = append(w.subs, subBlock{ptrs: make([][]unsafe.Pointer, len(s.inlines)), ok: make([]bool, len(s.inlines))})
 	}
 	return w, nil
+}
+
+// subBlock holds, for the block a goroutine is appending, the pointers to
+// each inline struct of its rows: resolved once per block, when the
+// first column of that struct is appended, and shared by its columns.
+type subBlock struct {
+	ptrs [][]unsafe.Pointer // per inline field
+	ok   []bool             // ptrs[k] is the current block's
+}
+
+// rows returns the block's rows for column c: blk itself, or for a column
+// of an inline struct the pointers to that struct.
+func (sb *subBlock) rows(s *Schema, c *column, blk []unsafe.Pointer) []unsafe.Pointer {
+	if c.via == 0 {
+		return blk
+	}
+	k := c.via - 1
+	if !sb.ok[k] {
+		sb.ptrs[k] = s.inlines[k].resolve(sb.ptrs[k][:0], blk)
+		sb.ok[k] = true
+	}
+	return sb.ptrs[k]
 }
 
 // Schema returns the writer's schema.
@@ -229,12 +253,14 @@ func (w *Writer[R]) writeGroup(out *countingWriter, rows []unsafe.Pointer) error
 func (w *Writer[R]) encodeColumns(rows []unsafe.Pointer, first, step int) {
 	enc := w.encs[first]
 	union := w.unions[first]
+	sub := &w.subs[first]
 	for b := 0; b < len(rows); b += blockRows {
 		blk := rows[b:min(b+blockRows, len(rows))]
 		all := w.blockColumns(blk, union)
+		clear(sub.ok)
 		for i := first; i < len(w.cw); i += step {
 			if all || union[i/64]&(1<<(i%64)) != 0 {
-				w.cw[i].appendBlock(blk)
+				w.cw[i].appendBlock(sub.rows(w.schema, &w.cols[i], blk))
 			} else {
 				w.cw[i].appendNulls(len(blk))
 			}

@@ -27,6 +27,9 @@ const (
 	maxBatch = 1024
 	// arena is how many nullable numbers one allocation holds.
 	arena = 4096
+	// extArena is how many RowExt one allocation holds at most (the
+	// first holds few: most objects have none or a handful).
+	extArena = 128
 	// maxUnixSeconds is 9999-12-31T23:59:59Z: later start/end values are
 	// not times (and would overflow in microseconds).
 	maxUnixSeconds = 253402300799
@@ -81,6 +84,7 @@ type decoder struct {
 	batchCap int
 	a32      []int32
 	a64      []int64
+	exts     []RowExt
 	toks     [maxFields]span
 
 	// timeless, when set (by tests), sees the records quarantined for
@@ -334,53 +338,71 @@ func (d *decoder) countReason(n int) string {
 // record is bad, or "".
 //
 // It fills the columns kind by kind (see layout.plan), which keeps the
-// loops free of a per-field switch. When a number is bad, fillOrdered
-// fills the record again in field order so that the reason names the
-// first bad field, as it always has; the row is dropped either way.
+// loops free of a per-field switch, first those of Row, then, when the
+// layout has any, those of a new RowExt. When a number is bad,
+// fillOrdered fills the record again in field order so that the reason
+// names the first bad field, as it always has; the row is dropped either
+// way.
 func (d *decoder) fill(r *Row, lay *layout, s string, toks []span) string {
-	p := unsafe.Pointer(r)
-	for _, c := range lay.strs {
+	if !d.fillCols(unsafe.Pointer(r), &lay.row, s, toks) {
+		return d.fillOrdered(r, lay, s, toks)
+	}
+	if !lay.hasExt {
+		return ""
+	}
+	x := d.newExt()
+	r.Ext = x
+	if !d.fillCols(unsafe.Pointer(x), &lay.ext, s, toks) {
+		return d.fillOrdered(r, lay, s, toks)
+	}
+	if lay.extra {
+		x.ExtraFields = extraJSON(lay, s, toks)
+	}
+	return ""
+}
+
+// fillCols sets the columns k of the struct at p (a Row or a RowExt)
+// from the fields of one record. It reports false when a number is bad.
+func (d *decoder) fillCols(p unsafe.Pointer, k *kindCols, s string, toks []span) bool {
+	for _, c := range k.strs {
 		if v := s[toks[c.pos].s:toks[c.pos].e]; v != "-" {
 			*(*string)(unsafe.Add(p, c.off)) = v
 		}
 	}
-	for _, c := range lay.int32s {
+	for _, c := range k.int32s {
 		t := toks[c.pos]
 		if isDash(s, t) {
 			continue
 		}
 		n, ok := parseUintAt(s, int(t.s), int(t.e))
 		if !ok || n > math.MaxInt32 {
-			return d.fillOrdered(r, lay, s, toks)
+			return false
 		}
 		*(**int32)(unsafe.Add(p, c.off)) = d.int32(int32(n))
 	}
-	for _, c := range lay.int64s {
+	for _, c := range k.int64s {
 		t := toks[c.pos]
 		if isDash(s, t) {
 			continue
 		}
 		n, ok := parseUintAt(s, int(t.s), int(t.e))
 		if !ok || n > math.MaxInt64 {
-			return d.fillOrdered(r, lay, s, toks)
+			return false
 		}
 		*(**int64)(unsafe.Add(p, c.off)) = d.int64(int64(n))
 	}
-	for _, c := range lay.times {
+	for _, c := range k.times {
 		t := toks[c.pos]
 		if isDash(s, t) {
 			continue
 		}
 		n, ok := parseUintAt(s, int(t.s), int(t.e))
 		if !ok || n > maxUnixSeconds {
-			return d.fillOrdered(r, lay, s, toks)
+			return false
 		}
 		*(**int64)(unsafe.Add(p, c.off)) = d.int64(int64(n) * 1e6)
 	}
-	if lay.extra {
-		r.ExtraFields = extraJSON(lay, s, toks)
-	}
-	return ""
+	return true
 }
 
 // isDash reports whether field t of s is "-" (no value).
@@ -391,7 +413,10 @@ func isDash(s string, t span) bool {
 // fillOrdered is fill going through the fields in record order; it
 // returns the reason of the first bad field.
 func (d *decoder) fillOrdered(r *Row, lay *layout, s string, toks []span) string {
-	p := unsafe.Pointer(r)
+	if lay.hasExt && r.Ext == nil {
+		r.Ext = d.newExt()
+	}
+	row, ext := unsafe.Pointer(r), unsafe.Pointer(r.Ext)
 	for i, t := range toks {
 		v := s[t.s:t.e]
 		id := lay.cols[i]
@@ -399,6 +424,10 @@ func (d *decoder) fillOrdered(r *Row, lay *layout, s string, toks []span) string
 			continue
 		}
 		f := &fields[id]
+		p := row
+		if f.ext {
+			p = ext
+		}
 		switch f.kind {
 		case kString, kAccount:
 			*(*string)(unsafe.Add(p, f.off)) = v
@@ -423,7 +452,7 @@ func (d *decoder) fillOrdered(r *Row, lay *layout, s string, toks []span) string
 		}
 	}
 	if lay.extra {
-		r.ExtraFields = extraJSON(lay, s, toks)
+		r.Ext.ExtraFields = extraJSON(lay, s, toks)
 	}
 	return ""
 }
@@ -546,6 +575,15 @@ func (d *decoder) int64(v int64) *int64 {
 	return &d.a64[len(d.a64)-1]
 }
 
+// newExt returns a zero RowExt from the arena.
+func (d *decoder) newExt() *RowExt {
+	if len(d.exts) == cap(d.exts) {
+		d.exts = make([]RowExt, 0, min(max(2*cap(d.exts), 8), extArena))
+	}
+	d.exts = d.exts[:len(d.exts)+1]
+	return &d.exts[len(d.exts)-1]
+}
+
 // newRow returns a zero row appended to the batch.
 func (d *decoder) newRow() *Row {
 	if d.batch == nil {
@@ -556,9 +594,15 @@ func (d *decoder) newRow() *Row {
 	return &d.batch[len(d.batch)-1]
 }
 
-// dropRow takes back the row newRow returned, zeroing it for reuse.
+// dropRow takes back the row newRow returned, and its RowExt (the last
+// newExt returned), zeroing them for reuse.
 func (d *decoder) dropRow() {
-	d.batch[len(d.batch)-1] = Row{}
+	r := &d.batch[len(d.batch)-1]
+	if n := len(d.exts); r.Ext != nil && n > 0 && r.Ext == &d.exts[n-1] {
+		d.exts[n-1] = RowExt{}
+		d.exts = d.exts[:n-1]
+	}
+	*r = Row{}
 	d.batch = d.batch[:len(d.batch)-1]
 }
 

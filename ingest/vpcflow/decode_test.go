@@ -15,6 +15,7 @@ import (
 	"testing"
 	"testing/iotest"
 	"time"
+	"unsafe"
 
 	"github.com/klauspost/compress/gzip"
 
@@ -50,7 +51,14 @@ func run(t testing.TB, obj ingest.ObjectInfo, r io.Reader) result {
 		res.err = err
 		return res
 	}
-	d.timeless = func(r *Row) { res.timeless = append(res.timeless, *r) }
+	d.timeless = func(r *Row) {
+		c := *r
+		if r.Ext != nil { // reused once the row is dropped
+			x := *r.Ext
+			c.Ext = &x
+		}
+		res.timeless = append(res.timeless, c)
+	}
 	res.d = d
 	res.err = d.decode(r)
 	return res
@@ -259,8 +267,6 @@ func render(res result) []byte {
 func renderRow(r *Row) []byte {
 	var b bytes.Buffer
 	b.WriteByte('{')
-	rv := reflect.ValueOf(r).Elem()
-	rt := rv.Type()
 	n := 0
 	add := func(k string, v any) {
 		if n > 0 {
@@ -273,31 +279,25 @@ func renderRow(r *Row) []byte {
 		b.WriteString(": ")
 		b.Write(vj)
 	}
-	for i := range rt.NumField() {
-		tag := rt.Field(i).Tag.Get("parquet")
-		name, opts, _ := strings.Cut(tag, ",")
-		if name == "-" || name == "source_uri" {
-			continue
-		}
-		f := rv.Field(i)
-		switch f.Kind() {
-		case reflect.Pointer:
-			if f.IsNil() {
+	var walk func(rv reflect.Value)
+	walk = func(rv reflect.Value) {
+		rt := rv.Type()
+		for i := range rt.NumField() {
+			if rt.Field(i).Tag.Get("columnar") == "inline" {
+				if f := rv.Field(i); !f.IsNil() {
+					walk(f.Elem()) // its columns are in place
+				}
 				continue
 			}
-			if strings.Contains(opts, "timestamp") {
-				add(name, time.UnixMicro(f.Elem().Int()).UTC().Format(time.RFC3339Nano))
-			} else {
-				add(name, f.Elem().Interface())
+			tag, ok := rt.Field(i).Tag.Lookup("parquet")
+			name, opts, _ := strings.Cut(tag, ",")
+			if !ok || name == "-" || name == "source_uri" {
+				continue
 			}
-		case reflect.String:
-			if f.String() != "" {
-				add(name, f.String())
-			}
-		default:
-			add(name, f.Interface())
+			renderField(add, name, opts, rv.Field(i))
 		}
 	}
+	walk(reflect.ValueOf(r).Elem())
 	if r.StartTime != nil || r.EndTime != nil {
 		p := r.LakePartition()
 		add("_partition", p.Account+"/"+p.Region+"/"+p.Date)
@@ -305,6 +305,27 @@ func renderRow(r *Row) []byte {
 	add("_hash", fmt.Sprintf("%016x%016x", r.Hash.Hi, r.Hash.Lo))
 	b.WriteByte('}')
 	return b.Bytes()
+}
+
+// renderField adds column name (with tag options opts) unless it is NULL.
+func renderField(add func(string, any), name, opts string, f reflect.Value) {
+	switch f.Kind() {
+	case reflect.Pointer:
+		if f.IsNil() {
+			return
+		}
+		if strings.Contains(opts, "timestamp") {
+			add(name, time.UnixMicro(f.Elem().Int()).UTC().Format(time.RFC3339Nano))
+		} else {
+			add(name, f.Elem().Interface())
+		}
+	case reflect.String:
+		if f.String() != "" {
+			add(name, f.String())
+		}
+	default:
+		add(name, f.Interface())
+	}
 }
 
 func compareGolden(t *testing.T, path string, got []byte) {
@@ -489,8 +510,45 @@ func TestExtraFields(t *testing.T) {
 	if len(res.rows) != 1 {
 		t.Fatalf("rows %d bad %v", len(res.rows), res.bad)
 	}
-	if got, want := res.rows[0].ExtraFields, `{"encryption-status":"1","x-y":"\"q\""}`; got != want {
+	if res.rows[0].Ext == nil {
+		t.Fatal("a record with unknown fields has no Ext")
+	}
+	if got, want := res.rows[0].Ext.ExtraFields, `{"encryption-status":"1","x-y":"\"q\""}`; got != want {
 		t.Errorf("extra_fields = %s, want %s", got, want)
+	}
+}
+
+// TestExt: a record gets a RowExt exactly when its layout carries one of
+// its fields (or unknown ones); the RowExt of a quarantined record is
+// reused zeroed, so nothing of it leaks into the next row.
+func TestExt(t *testing.T) {
+	const v2 = "2 123456789010 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 1 1418530010 1418530070 ACCEPT OK\n"
+	res := runString(t, v2+v2, nil)
+	if len(res.rows) != 2 || res.rows[0].Ext != nil || res.rows[1].Ext != nil {
+		t.Fatalf("v2 rows %d, want 2 without Ext: %+v", len(res.rows), res.rows)
+	}
+	in := "version tgw-id reject-reason packets-lost-no-route start\n" +
+		"2 tgw-a x 3 5\n" +
+		"2 tgw-b y 12x 6\n" + // bad number in a RowExt column
+		"2 - - - 7\n" +
+		"2 tgw-c - - bad\n" + // bad number in a Row column
+		"2 - z - 8\n"
+	res = runString(t, in, nil)
+	if len(res.rows) != 3 || len(res.bad) != 2 {
+		t.Fatalf("rows %d bad %v", len(res.rows), res.bad)
+	}
+	if r := res.bad[0].Reason; r != `field packets-lost-no-route: "12x" is not a number` {
+		t.Errorf("reason %q", r)
+	}
+	want := []RowExt{
+		{TGWID: "tgw-a", RejectReason: "x", PacketsLostNoRoute: ptr(int64(3))},
+		{},
+		{RejectReason: "z"},
+	}
+	for i, r := range res.rows {
+		if r.Ext == nil || !reflect.DeepEqual(*r.Ext, want[i]) {
+			t.Errorf("row %d: %s, want Ext %+v", i, renderRow(&r), want[i])
+		}
 	}
 }
 
@@ -614,9 +672,7 @@ func TestSpec(t *testing.T) {
 		t.Fatalf("Spec() = %+v", s)
 	}
 	cols := map[string]bool{}
-	rt := reflect.TypeFor[Row]()
-	for i := range rt.NumField() {
-		name, _, _ := strings.Cut(rt.Field(i).Tag.Get("parquet"), ",")
+	for _, name := range rowSchema.Columns() {
 		cols[name] = true
 	}
 	for _, b := range s.Bloom {
@@ -628,8 +684,12 @@ func TestSpec(t *testing.T) {
 	if _, ok := any(&r).(ingest.Row); !ok {
 		t.Error("*Row does not implement ingest.Row")
 	}
-	if m := r.MemSize(); m < 900 || m > 2000 {
+	if m := r.MemSize(); m < int(unsafe.Sizeof(r)) || m > 1000 {
 		t.Errorf("MemSize of an empty row = %d", m)
+	}
+	r.Ext = &RowExt{TGWID: "tgw-1234", ExtraFields: `{"a":"b"}`}
+	if m := r.MemSize(); m < int(unsafe.Sizeof(r)+unsafe.Sizeof(*r.Ext))+8+9 || m > 2000 {
+		t.Errorf("MemSize of an empty row with an Ext = %d", m)
 	}
 	// SPEC §3 required columns
 	for _, c := range strings.Fields(`version account_id interface_id src_addr dst_addr src_port dst_port protocol packets bytes
@@ -682,3 +742,5 @@ func TestTokenize(t *testing.T) {
 		}
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

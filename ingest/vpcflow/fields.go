@@ -24,11 +24,13 @@ type fieldDef struct {
 	name   string  // AWS name, e.g. "pkt-srcaddr"
 	column string  // lake column, e.g. "pkt_srcaddr"
 	kind   kind    // derived from the Row field's type
-	off    uintptr // offset of the Row field
+	ext    bool    // a field of RowExt, not of Row
+	off    uintptr // offset of the field in Row, or in RowExt (ext)
 }
 
 // fields lists every AWS field this decoder knows, v2 default order first.
-// Kinds and offsets are filled in by init from Row's parquet tags.
+// Kinds and offsets are filled in by init from the parquet tags of Row
+// and RowExt.
 var fields = []fieldDef{
 	// v2 (default format)
 	{name: "version", column: "version"},
@@ -110,14 +112,22 @@ var byName = map[string]fieldID{}
 // name with '_'; or a lake column name) to the AWS field name.
 var byColumnAlias = map[string]string{}
 
+// rowFields and extFields are the fields stored in Row and in RowExt.
+var rowFields, extFields []*fieldDef
+
 func init() {
-	rt := reflect.TypeFor[Row]()
-	cols := map[string]reflect.StructField{}
-	for i := range rt.NumField() {
-		sf := rt.Field(i)
-		tag := sf.Tag.Get("parquet")
-		name, _, _ := strings.Cut(tag, ",")
-		cols[name] = sf
+	type structField struct {
+		reflect.StructField
+		ext bool
+	}
+	cols := map[string]structField{}
+	for _, st := range []reflect.Type{reflect.TypeFor[Row](), reflect.TypeFor[RowExt]()} {
+		for i := range st.NumField() {
+			sf := st.Field(i)
+			if name, _, _ := strings.Cut(sf.Tag.Get("parquet"), ","); name != "" && name != "-" {
+				cols[name] = structField{sf, st == reflect.TypeFor[RowExt]()}
+			}
+		}
 	}
 	if len(fields) >= int(noField) {
 		panic("vpcflow: too many fields")
@@ -128,7 +138,12 @@ func init() {
 		if !ok {
 			panic("vpcflow: no Row column " + f.column)
 		}
-		f.off = sf.Offset
+		f.off, f.ext = sf.Offset, sf.ext
+		if f.ext {
+			extFields = append(extFields, f)
+		} else {
+			rowFields = append(rowFields, f)
+		}
 		switch sf.Type {
 		case reflect.TypeFor[string]():
 			f.kind = kString
@@ -159,9 +174,12 @@ type layout struct {
 	extra  bool     // some position holds noField
 	source string   // "header at line N", "flow-format option", "default v2 format", ...
 
-	// The known columns grouped by kind, in record order (see plan), so
-	// that decoder.fill runs one uniform loop per kind.
-	strs, int32s, int64s, times []colRef
+	// The known columns of Row and of RowExt, grouped by kind (see
+	// plan), so that decoder.fill runs one uniform loop per kind.
+	row, ext kindCols
+	// hasExt: a record of this layout gets a RowExt (it carries a field
+	// stored there, or fields this decoder does not know).
+	hasExt bool
 	// set is the columns a record of this layout can fill: the lake
 	// writer skips the others (a v2 record fills 14 of some 70).
 	set *columnar.ColumnSet
@@ -177,16 +195,23 @@ var rowSchema = func() *columnar.Schema {
 }()
 
 // colRef is a column of a layout: the record position of the field and
-// the offset of its Row field.
+// the offset of its field in Row or RowExt.
 type colRef struct {
 	pos int
 	off uintptr
 }
 
-// plan groups the known columns of cols by kind. It must be called again
-// when cols change.
+// kindCols are the known columns of a layout that one struct (Row or
+// RowExt) stores, grouped by kind, each group in record order.
+type kindCols struct {
+	strs, int32s, int64s, times []colRef
+}
+
+// plan groups the known columns of cols by struct and kind. It must be
+// called again when cols change.
 func (l *layout) plan() {
-	l.strs, l.int32s, l.int64s, l.times = nil, nil, nil, nil
+	l.row, l.ext = kindCols{}, kindCols{}
+	l.hasExt = l.extra
 	var names []string
 	if l.extra {
 		names = append(names, "extra_fields")
@@ -198,15 +223,19 @@ func (l *layout) plan() {
 		f := &fields[id]
 		names = append(names, f.column)
 		c := colRef{pos: i, off: f.off}
+		k := &l.row
+		if f.ext {
+			k, l.hasExt = &l.ext, true
+		}
 		switch f.kind {
 		case kString, kAccount:
-			l.strs = append(l.strs, c)
+			k.strs = append(k.strs, c)
 		case kInt32:
-			l.int32s = append(l.int32s, c)
+			k.int32s = append(k.int32s, c)
 		case kInt64:
-			l.int64s = append(l.int64s, c)
+			k.int64s = append(k.int64s, c)
 		case kTime:
-			l.times = append(l.times, c)
+			k.times = append(k.times, c)
 		}
 	}
 	set, err := rowSchema.Set(names...)

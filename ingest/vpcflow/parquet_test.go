@@ -123,7 +123,7 @@ func TestParquetOddTypes(t *testing.T) {
 	}
 	r := got.rows[0]
 	if r.AccountID != "000000012345" || *r.StartTime != 1616729292e6 || r.Bytes != nil || *r.Packets != 3 ||
-		r.ExtraFields != `{"encryption_status":"1"}` {
+		r.Ext == nil || r.Ext.ExtraFields != `{"encryption_status":"1"}` {
 		t.Errorf("row = %s", renderRow(&r))
 	}
 	if b := got.bad[0]; b.Line != 2 || b.Offset != 1 || b.Reason != `field bytes: "12x" is not a number` ||

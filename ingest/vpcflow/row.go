@@ -52,6 +52,34 @@ type Row struct {
 	FlowDirection    string `parquet:"flow_direction,optional,dict"`
 	TrafficPath      *int32 `parquet:"traffic_path"`
 
+	// Ext holds the columns of the rarer formats (v6 Transit Gateway, v7
+	// ECS, v8) and extra_fields, which sit here in the table. The decoder
+	// sets it when the record's layout carries one of them; when it is
+	// nil they are all NULL. Kept out of line, they leave the row of a
+	// v2–v5 record half the size. The lake writer reads them in place
+	// (see columnar.Schema).
+	Ext *RowExt `columnar:"inline"`
+
+	SourceURI    string `parquet:"source_uri,dict"`
+	SourceOffset int64  `parquet:"source_offset"`
+	// SourceLine is the 1-based line of the record in the decompressed
+	// object; for Parquet objects the 1-based row number.
+	SourceLine int64 `parquet:"source_line"`
+
+	// Not stored: set by the decoder for the lake writer.
+	Hash    ingest.Hash `parquet:"-"`
+	PartAcc string      `parquet:"-"` // partition account
+	PartReg string      `parquet:"-"` // partition region
+	// cols is the set of columns the record's layout can fill (nil:
+	// any); see Columns.
+	cols *columnar.ColumnSet `parquet:"-"`
+}
+
+// RowExt is the part of a Row that few records fill: the fields of the
+// Transit Gateway (v6), ECS (v7) and v8 formats and the fields this
+// decoder does not know. Its columns are columns of "vpc_flow", in this
+// order, at the place of Row.Ext.
+type RowExt struct {
 	// v6: Transit Gateway flow logs
 	ResourceType           string `parquet:"resource_type,optional,dict"`
 	TGWID                  string `parquet:"tgw_id,optional,dict"`
@@ -91,20 +119,6 @@ type Row struct {
 	// format naming a newer AWS field) as a JSON object name → value, so
 	// nothing the record said is lost.
 	ExtraFields string `parquet:"extra_fields,optional"`
-
-	SourceURI    string `parquet:"source_uri,dict"`
-	SourceOffset int64  `parquet:"source_offset"`
-	// SourceLine is the 1-based line of the record in the decompressed
-	// object; for Parquet objects the 1-based row number.
-	SourceLine int64 `parquet:"source_line"`
-
-	// Not stored: set by the decoder for the lake writer.
-	Hash    ingest.Hash `parquet:"-"`
-	PartAcc string      `parquet:"-"` // partition account
-	PartReg string      `parquet:"-"` // partition region
-	// cols is the set of columns the record's layout can fill (nil:
-	// any); see Columns.
-	cols *columnar.ColumnSet `parquet:"-"`
 }
 
 // Columns implements columnar.Sparse: the lake writer skips the columns
@@ -143,12 +157,20 @@ func (r *Row) SetSourceURI(uri string) { r.SourceURI = uri }
 
 // MemSize estimates the bytes the row holds in memory, so the lake writer
 // can bound what it buffers: the struct, its strings (which share the
-// decoder's read buffers) and its numbers.
+// decoder's read buffers) and its numbers, and the same for Ext.
 func (r *Row) MemSize() int {
-	n := int(unsafe.Sizeof(*r))
-	p := unsafe.Pointer(r)
-	for i := range fields {
-		f := &fields[i]
+	n := int(unsafe.Sizeof(*r)) + fieldsMemSize(unsafe.Pointer(r), rowFields)
+	if x := r.Ext; x != nil {
+		n += int(unsafe.Sizeof(*x)) + fieldsMemSize(unsafe.Pointer(x), extFields) + len(x.ExtraFields)
+	}
+	return n
+}
+
+// fieldsMemSize is the string bytes of the fields fs of the struct at p,
+// plus 8 per number field.
+func fieldsMemSize(p unsafe.Pointer, fs []*fieldDef) int {
+	n := 0
+	for _, f := range fs {
 		switch f.kind {
 		case kString, kAccount:
 			n += len(*(*string)(unsafe.Add(p, f.off)))
@@ -156,5 +178,5 @@ func (r *Row) MemSize() int {
 			n += 8
 		}
 	}
-	return n + len(r.ExtraFields)
+	return n
 }

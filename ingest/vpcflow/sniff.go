@@ -146,7 +146,7 @@ func sniffLine(line []byte) int {
 	if isAccount(r.AccountID) {
 		score += 15
 	}
-	if strings.HasPrefix(r.InterfaceID, "eni-") || strings.HasPrefix(r.TGWID, "tgw-") {
+	if strings.HasPrefix(r.InterfaceID, "eni-") || r.Ext != nil && strings.HasPrefix(r.Ext.TGWID, "tgw-") {
 		score += 10
 	}
 	return score
