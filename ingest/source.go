@@ -3,6 +3,10 @@ package ingest
 import (
 	"context"
 	"io"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
 	"unsafe"
 
 	"github.com/zeebo/xxh3"
@@ -100,6 +104,7 @@ type partRun struct {
 
 func newBatch[R any, P rowPtr[R]](rs []R, uri string, uriHash uint64) *batch[R] {
 	b := &batch[R]{rows: rs, meta: make([]rowMeta, len(rs))}
+	shareRepeats(rs, dictStrings[R]())
 	for i := range rs {
 		r := P(&rs[i])
 		r.SetSourceURI(uri)
@@ -139,4 +144,43 @@ func (s *source[R, P]) writeEmpty(w io.Writer) error {
 	}
 	_, err = pw.Write(w, nil, nil)
 	return err
+}
+
+// dictStringCache holds dictStrings per row type.
+var dictStringCache sync.Map // reflect.Type -> []uintptr
+
+// dictStrings returns the offsets of R's dictionary-encoded string
+// columns (string fields whose parquet tag has the dict option).
+func dictStrings[R any]() []uintptr {
+	t := reflect.TypeFor[R]()
+	if v, ok := dictStringCache.Load(t); ok {
+		return v.([]uintptr)
+	}
+	var offs []uintptr
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.Type.Kind() == reflect.String && slices.Contains(strings.Split(f.Tag.Get("parquet"), ",")[1:], "dict") {
+			offs = append(offs, f.Offset)
+		}
+	}
+	dictStringCache.Store(t, offs)
+	return offs
+}
+
+// shareRepeats makes a dictionary column's value that repeats the row
+// before's the very same string as that row's. The writer compares each
+// value with the one before it to skip a dictionary lookup; with shared
+// strings that comparison ends at the pointers, where it would otherwise
+// read both values again from memory long out of cache. Here, in the
+// decoding goroutine, the rows are still in cache.
+func shareRepeats[R any](rs []R, offs []uintptr) {
+	for i := 1; i < len(rs); i++ {
+		prev, cur := unsafe.Pointer(&rs[i-1]), unsafe.Pointer(&rs[i])
+		for _, off := range offs {
+			a, b := (*string)(unsafe.Add(prev, off)), (*string)(unsafe.Add(cur, off))
+			if len(*a) == len(*b) && *a == *b {
+				*b = *a
+			}
+		}
+	}
 }
