@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"math/bits"
 	"path"
 	"slices"
 	"strings"
@@ -55,6 +56,39 @@ func compareEntry(a, b dedupEntry) int {
 		return 1
 	}
 	return 0
+}
+
+// sortEntries sorts es in compareEntry order. Fingerprints are uniform
+// hashes, so one counting pass on the top bits of Hi leaves buckets of a
+// dozen or so entries, each finished by a comparison sort: linear time
+// rather than n log n comparisons of 16-byte keys.
+func sortEntries(es []dedupEntry) {
+	if len(es) < 1<<12 {
+		slices.SortFunc(es, compareEntry)
+		return
+	}
+	bitsN := min(max(bits.Len(uint(len(es)))-4, 8), 20)
+	shift := 64 - bitsN
+	count := make([]int, 1<<bitsN+1)
+	for _, e := range es {
+		count[e.h.Hi>>shift+1]++
+	}
+	for i := 1; i < len(count); i++ {
+		count[i] += count[i-1]
+	}
+	out := make([]dedupEntry, len(es))
+	next := slices.Clone(count[:len(count)-1])
+	for _, e := range es {
+		b := e.h.Hi >> shift
+		out[next[b]] = e
+		next[b]++
+	}
+	for b := 0; b+1 < len(count); b++ {
+		if lo, hi := count[b], count[b+1]; hi-lo > 1 {
+			slices.SortFunc(out[lo:hi], compareEntry)
+		}
+	}
+	copy(es, out)
 }
 
 // fpTable is an open-addressing hash table of fingerprints: the
@@ -285,7 +319,7 @@ func (d *dedupIndex) detachSegments(stageRoot string) func(ctx context.Context, 
 						}
 					}
 				}
-				slices.SortFunc(s.add, compareEntry)
+				sortEntries(s.add)
 				buf := make([]byte, 0, len(s.add)*dedupEntrySize)
 				for _, e := range s.add {
 					buf = binary.LittleEndian.AppendUint64(buf, e.h.Hi)

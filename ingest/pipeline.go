@@ -677,16 +677,29 @@ func (r *runner) commit(ctx context.Context) error {
 func (r *runner) publish(ctx context.Context, rec *commitRecord, seq int, writes []func(context.Context, string) ([]committedFile, error),
 	segWrite func(context.Context, string) ([]committedFile, error), qbuf []byte) error {
 	id := rec.Commit
+	// The duplicate index segments are staged while the data files are
+	// written: they are independent until the commit record names both.
+	var segs []committedFile
+	segErr := make(chan error, 1)
+	go func() {
+		var err error
+		segs, err = segWrite(ctx, id)
+		segErr <- err
+	}()
+	var werr error
 	for _, w := range writes {
 		files, err := w(ctx, id)
 		if err != nil {
-			return fmt.Errorf("write lake: %w", err)
+			werr = fmt.Errorf("write lake: %w", err)
+			break
 		}
 		rec.Files = append(rec.Files, files...)
 	}
-	segs, err := segWrite(ctx, id)
-	if err != nil {
-		return fmt.Errorf("write duplicate index: %w", err)
+	if err := <-segErr; err != nil && werr == nil {
+		werr = fmt.Errorf("write duplicate index: %w", err)
+	}
+	if werr != nil {
+		return werr
 	}
 	rec.Files = append(rec.Files, segs...)
 	if len(qbuf) > 0 {

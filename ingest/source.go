@@ -178,7 +178,7 @@ func shareRepeats[R any](rs []R, offs []uintptr) {
 		prev, cur := unsafe.Pointer(&rs[i-1]), unsafe.Pointer(&rs[i])
 		for _, off := range offs {
 			a, b := (*string)(unsafe.Add(prev, off)), (*string)(unsafe.Add(cur, off))
-			if len(*a) == len(*b) && *a == *b {
+			if len(*a) == len(*b) && len(*b) > 0 && unsafe.StringData(*a) != unsafe.StringData(*b) && *a == *b {
 				*b = *a
 			}
 		}
