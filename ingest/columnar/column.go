@@ -20,6 +20,10 @@ const (
 	pageMaxValues     = 64 << 10 // or this many values
 	dictMaxEntries    = 64 << 10 // a dictionary beyond this falls back to plain
 	dictMaxBytes      = 1 << 20  // or beyond this many value bytes
+	// A string column without the dict option is dictionary-encoded on
+	// trial: once dictProbe values are in, a dictionary holding more
+	// than half of them as distinct values falls back to plain.
+	dictProbe = 4096
 	statsMaxStringLen = 256      // longer string bounds are not recorded
 )
 
@@ -95,7 +99,7 @@ func (cw *colWriter) reset() {
 	cw.defs, cw.vals, cw.idx, cw.ints = cw.defs[:0], cw.vals[:0], cw.idx[:0], cw.ints[:0]
 	cw.count, cw.pnull = 0, 0
 	cw.pages = cw.pages[:0]
-	cw.useDict = cw.c.dict
+	cw.useDict = cw.c.kind == kString
 	if cw.useDict {
 		if cw.dict == nil {
 			cw.dict = make(map[string]uint32, 1024)
@@ -283,7 +287,7 @@ func (cw *colWriter) full() bool {
 // when the dictionary has grown too big (pages already written keep
 // their indices; the rest of the chunk is PLAIN).
 func (cw *colWriter) afterBlock(enc *zstd.Encoder) {
-	if cw.useDict && (len(cw.dictVals) > dictMaxEntries || cw.dictBytes > dictMaxBytes) {
+	if cw.useDict && (len(cw.dictVals) > dictMaxEntries || cw.dictBytes > dictMaxBytes || cw.dictFailing()) {
 		cw.cutPage(enc)
 		cw.useDict = false
 		return
@@ -291,6 +295,16 @@ func (cw *colWriter) afterBlock(enc *zstd.Encoder) {
 	if cw.full() {
 		cw.cutPage(enc)
 	}
+}
+
+// dictFailing reports whether a column on dictionary trial (one without
+// the dict option) has shown itself too varied for a dictionary.
+func (cw *colWriter) dictFailing() bool {
+	if cw.c.dict {
+		return false
+	}
+	seen := cw.values - cw.nulls + int64(cw.count-cw.pnull)
+	return seen >= dictProbe && int64(len(cw.dictVals))*2 > seen
 }
 
 // cutPage encodes, compresses and appends the current page.

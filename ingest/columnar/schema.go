@@ -36,7 +36,7 @@ type column struct {
 	via      int     // 0: a field of the row; k > 0: a field of the struct Schema.inlines[k-1] points to
 	kind     kind
 	optional bool
-	dict     bool // try dictionary encoding
+	dict     bool // expected to repeat: keep the dictionary up to its size limits
 	bloom    bool // write a bloom filter
 	stats    bool // write min/max statistics
 }
@@ -68,7 +68,10 @@ func (c *column) physical() int32 {
 //	int64 / *int64 + "timestamp(microsecond:local)"
 //	                            INT64 TIMESTAMP(MICROS, not UTC-adjusted)
 //
-// The "dict" option asks for dictionary encoding of a string column.
+// Every string column is dictionary-encoded on trial: it falls back to
+// PLAIN when the dictionary outgrows its size limits or, once 4096 values
+// are in, holds more than half of them. The "dict" option marks a column
+// expected to repeat, which skips the second test.
 //
 // A field of type *S, S a struct, tagged `columnar:"inline"` (and with no
 // parquet tag) contributes the tagged fields of S as top-level columns,

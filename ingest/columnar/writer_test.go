@@ -411,3 +411,54 @@ func TestSparse(t *testing.T) {
 		}
 	}
 }
+
+// TestDictionaryTrial: a string column without the dict option keeps a
+// dictionary when its values repeat and drops it, after the trial, when
+// they do not.
+func TestDictionaryTrial(t *testing.T) {
+	type trialRow struct {
+		Few  string `parquet:"few,optional"`
+		Many string `parquet:"many,optional"`
+	}
+	const n = 50_000
+	rows := make([]*trialRow, n)
+	for i := range rows {
+		rows[i] = &trialRow{Few: []string{"GetObject", "PutObject", "ListBucket"}[i%3], Many: fmt.Sprintf("req-%016d", i)}
+	}
+	w, err := NewWriter[trialRow](Options{RowGroupRows: n})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := w.Write(&buf, rows, nil); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "trial.parquet")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	size := func(col string) (dict bool, uncompressed int64) {
+		t.Helper()
+		if err := db.QueryRow(`SELECT dictionary_page_offset IS NOT NULL, total_uncompressed_size FROM parquet_metadata(?) WHERE path_in_schema = ?`, path, col).Scan(&dict, &uncompressed); err != nil {
+			t.Fatal(err)
+		}
+		return dict, uncompressed
+	}
+	if dict, u := size("few"); !dict || u > n/2 {
+		t.Errorf("few: dictionary %v, %d bytes uncompressed; want a dictionary and about 2 bits a value", dict, u)
+	}
+	// Plain values cost 4 + 20 bytes each; the trial's dictionary pages
+	// cover only its first 4096.
+	if _, u := size("many"); u < (n-dictProbe)*24 {
+		t.Errorf("many: %d bytes uncompressed; want the values after the trial written plain", u)
+	}
+	var got int
+	if err := db.QueryRow(`SELECT count(DISTINCT many) + count(DISTINCT few) FROM read_parquet(?)`, path).Scan(&got); err != nil || got != n+3 {
+		t.Fatalf("read back %d distinct values (%v), want %d", got, err, n+3)
+	}
+}
