@@ -9,22 +9,22 @@ import (
 
 // Parquet encodings and page types (parquet.thrift).
 const (
-	encPlain          = 0
-	encRLE            = 3
-	encDeltaBinary    = 5
-	encRLEDictionary  = 8
-	pageData          = 0
-	pageDictionary    = 2
-	codecZstd         = 6
-	pageTargetBytes   = 1 << 20  // a data page is cut at about this many value bytes
-	pageMaxValues     = 64 << 10 // or this many values
-	dictMaxEntries    = 64 << 10 // a dictionary beyond this falls back to plain
-	dictMaxBytes      = 1 << 20  // or beyond this many value bytes
+	encPlain         = 0
+	encRLE           = 3
+	encDeltaBinary   = 5
+	encRLEDictionary = 8
+	pageData         = 0
+	pageDictionary   = 2
+	codecZstd        = 6
+	pageTargetBytes  = 1 << 20  // a data page is cut at about this many value bytes
+	pageMaxValues    = 64 << 10 // or this many values
+	dictMaxEntries   = 64 << 10 // a dictionary beyond this falls back to plain
+	dictMaxBytes     = 1 << 20  // or beyond this many value bytes
 	// A string column without the dict option is dictionary-encoded on
 	// trial: once dictProbe values are in, a dictionary holding more
 	// than half of them as distinct values falls back to plain.
-	dictProbe = 4096
-	statsMaxStringLen = 256      // longer string bounds are not recorded
+	dictProbe         = 4096
+	statsMaxStringLen = 256 // longer string bounds are not recorded
 )
 
 // chunkMeta is what the footer needs of one written column chunk.
