@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"reflect"
-	"slices"
 	"strings"
 	"sync"
 	"unsafe"
@@ -149,8 +148,8 @@ func (s *source[R, P]) writeEmpty(w io.Writer) error {
 // dictStringCache holds dictStrings per row type.
 var dictStringCache sync.Map // reflect.Type -> []uintptr
 
-// dictStrings returns the offsets of R's dictionary-encoded string
-// columns (string fields whose parquet tag has the dict option).
+// dictStrings returns the offsets of R's string columns, which the lake
+// writer dictionary-encodes (those without the dict option on trial).
 func dictStrings[R any]() []uintptr {
 	t := reflect.TypeFor[R]()
 	if v, ok := dictStringCache.Load(t); ok {
@@ -159,7 +158,7 @@ func dictStrings[R any]() []uintptr {
 	var offs []uintptr
 	for i := range t.NumField() {
 		f := t.Field(i)
-		if f.Type.Kind() == reflect.String && slices.Contains(strings.Split(f.Tag.Get("parquet"), ",")[1:], "dict") {
+		if name, _, _ := strings.Cut(f.Tag.Get("parquet"), ","); f.Type.Kind() == reflect.String && name != "" && name != "-" {
 			offs = append(offs, f.Offset)
 		}
 	}
@@ -167,7 +166,7 @@ func dictStrings[R any]() []uintptr {
 	return offs
 }
 
-// shareRepeats makes a dictionary column's value that repeats the row
+// shareRepeats makes a string column's value that repeats the row
 // before's the very same string as that row's. The writer compares each
 // value with the one before it to skip a dictionary lookup; with shared
 // strings that comparison ends at the pointers, where it would otherwise
