@@ -54,9 +54,11 @@ type Writer[R any] struct {
 
 	// sparse returns the columns a row may fill (nil: all); nil when
 	// R does not implement Sparse.
-	sparse func(unsafe.Pointer) *ColumnSet
-	unions [][]uint64 // per goroutine: columns filled by some row of its block
-	subs   []subBlock // per goroutine: its block's inline structs
+	sparse   func(unsafe.Pointer) *ColumnSet
+	unions   [][]uint64 // per goroutine: columns filled by some row of its block
+	subs     []subBlock // per goroutine: its block's inline structs
+	sink     byte       // keeps warm's loads from being optimised away
+	warmCols []*column  // warm's columns of the current block
 
 	encs []*zstd.Encoder // one per encoding goroutine
 }
@@ -248,6 +250,30 @@ func (w *Writer[R]) writeGroup(out *countingWriter, rows []unsafe.Pointer) error
 	return nil
 }
 
+// warm reads the first byte of every string value of the columns first,
+// first+step, ... in a block, row by row. The rows of a sorted buffer lie
+// all over memory, long out of cache; these loads are independent of
+// each other, so the core overlaps their misses, where the column loops
+// that follow would meet them one dictionary lookup at a time.
+func (w *Writer[R]) warm(blk []unsafe.Pointer, first, step int, all bool, union []uint64) {
+	cols := w.warmCols[:0]
+	for i := first; i < len(w.cols); i += step {
+		if c := &w.cols[i]; c.kind == kString && c.via == 0 && (all || union[i/64]&(1<<(i%64)) != 0) {
+			cols = append(cols, c)
+		}
+	}
+	w.warmCols = cols
+	var x byte
+	for _, p := range blk {
+		for _, c := range cols {
+			if s := *(*string)(field(p, c)); len(s) > 0 {
+				x ^= *unsafe.StringData(s)
+			}
+		}
+	}
+	w.sink ^= x
+}
+
 // encodeColumns appends and seals the columns first, first+step, ... of
 // a row group, block by block, with encoder first.
 func (w *Writer[R]) encodeColumns(rows []unsafe.Pointer, first, step int) {
@@ -258,6 +284,7 @@ func (w *Writer[R]) encodeColumns(rows []unsafe.Pointer, first, step int) {
 		blk := rows[b:min(b+blockRows, len(rows))]
 		all := w.blockColumns(blk, union)
 		clear(sub.ok)
+		w.warm(blk, first, step, all, union)
 		for i := first; i < len(w.cw); i += step {
 			if all || union[i/64]&(1<<(i%64)) != 0 {
 				w.cw[i].appendBlock(sub.rows(w.schema, &w.cols[i], blk))
