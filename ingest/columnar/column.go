@@ -61,9 +61,10 @@ type colWriter struct {
 	dictBytes int
 	lastS     string // the last value looked up, and its index
 	lastI     uint32
-	plainUsed bool // some page was written PLAIN
-	deltaUsed bool // some page was written DELTA_BINARY_PACKED
-	dictUsed  bool // some page was written with dictionary indices
+	work      int64 // a measure of the work of this chunk: value bytes read, plus 8 a value
+	plainUsed bool  // some page was written PLAIN
+	deltaUsed bool  // some page was written DELTA_BINARY_PACKED
+	dictUsed  bool  // some page was written with dictionary indices
 	nulls     int64
 	values    int64
 	uncomp    int64
@@ -109,6 +110,7 @@ func (cw *colWriter) reset() {
 	}
 	cw.dictVals, cw.dictBytes = cw.dictVals[:0], 0
 	cw.lastS, cw.lastI = "", 0
+	cw.work = 0
 	cw.plainUsed, cw.dictUsed, cw.deltaUsed = false, false, false
 	cw.nulls, cw.values, cw.uncomp = 0, 0, 0
 	cw.hashes = cw.hashes[:0]
@@ -123,6 +125,7 @@ func (cw *colWriter) reset() {
 // reading a value is the same either way.
 func (cw *colWriter) appendBlock(rows []unsafe.Pointer) {
 	c := cw.c
+	cw.work += 8 * int64(len(rows))
 	switch c.kind {
 	case kString:
 		cw.appendStrings(rows)
@@ -179,6 +182,7 @@ func (cw *colWriter) appendBlock(rows []unsafe.Pointer) {
 
 // appendNulls appends n NULLs (the column is optional).
 func (cw *colWriter) appendNulls(n int) {
+	cw.work += int64(n)
 	for range n {
 		cw.defs = append(cw.defs, 0)
 	}
@@ -215,6 +219,7 @@ func (cw *colWriter) appendStrings(rows []unsafe.Pointer) {
 	if cw.useDict {
 		for _, p := range rows {
 			s := *(*string)(field(p, c))
+			cw.work += int64(len(s))
 			if optional && s == "" {
 				cw.defs = append(cw.defs, 0)
 				cw.pnull++
@@ -244,6 +249,7 @@ func (cw *colWriter) appendStrings(rows []unsafe.Pointer) {
 	}
 	for _, p := range rows {
 		s := *(*string)(field(p, c))
+		cw.work += int64(len(s))
 		if optional && s == "" {
 			cw.defs = append(cw.defs, 0)
 			cw.pnull++

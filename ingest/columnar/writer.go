@@ -1,6 +1,7 @@
 package columnar
 
 import (
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -54,13 +55,21 @@ type Writer[R any] struct {
 
 	// sparse returns the columns a row may fill (nil: all); nil when
 	// R does not implement Sparse.
-	sparse   func(unsafe.Pointer) *ColumnSet
-	unions   [][]uint64 // per goroutine: columns filled by some row of its block
-	subs     []subBlock // per goroutine: its block's inline structs
-	sink     byte       // keeps warm's loads from being optimised away
-	warmCols []*column  // warm's columns of the current block
+	sparse func(unsafe.Pointer) *ColumnSet
+	lanes  []lane  // one per encoding goroutine
+	cost   []int64 // each column's work in the last row group (see colWriter.work)
+}
 
-	encs []*zstd.Encoder // one per encoding goroutine
+// lane is what one encoding goroutine owns: its columns of the row group
+// and its scratch state.
+type lane struct {
+	enc      *zstd.Encoder
+	cols     []int    // column indices, ascending
+	load     int64    // estimated work of cols
+	union    []uint64 // columns filled by some row of the current block
+	sub      subBlock // the current block's inline structs
+	warmCols []*column
+	sink     byte // keeps warm's loads from being optimised away
 }
 
 type rowGroupMeta struct {
@@ -114,9 +123,19 @@ func NewWriter[R any](o Options) (*Writer[R], error) {
 		if err != nil {
 			return nil, err
 		}
-		w.encs = append(w.encs, enc)
-		w.unions = append(w.unions, make([]uint64, (len(w.cols)+63)/64))
-		w.subs = append(w.subs, subBlock{ptrs: make([][]unsafe.Pointer, len(s.inlines)), ok: make([]bool, len(s.inlines))})
+		w.lanes = append(w.lanes, lane{
+			enc:   enc,
+			union: make([]uint64, (len(w.cols)+63)/64),
+			sub:   subBlock{ptrs: make([][]unsafe.Pointer, len(s.inlines)), ok: make([]bool, len(s.inlines))},
+		})
+	}
+	w.cost = make([]int64, len(w.cols))
+	for i := range w.cols {
+		// Until a row group has measured them: strings cost most.
+		w.cost[i] = 8
+		if w.cols[i].kind == kString {
+			w.cost[i] = 64
+		}
 	}
 	return w, nil
 }
@@ -216,14 +235,24 @@ func (w *Writer[R]) writeGroup(out *countingWriter, rows []unsafe.Pointer) error
 	for i := range w.cw {
 		w.cw[i].reset()
 	}
-	if par := len(w.encs); par > 1 {
+	if len(w.lanes) > 1 {
+		w.shareColumns()
 		var wg sync.WaitGroup
-		for g := range par {
-			wg.Go(func() { w.encodeColumns(rows, g, par) })
+		for k := range w.lanes {
+			wg.Go(func() { w.encodeColumns(rows, &w.lanes[k]) })
 		}
 		wg.Wait()
 	} else {
-		w.encodeColumns(rows, 0, 1)
+		if len(w.lanes[0].cols) != len(w.cols) {
+			w.lanes[0].cols = w.lanes[0].cols[:0]
+			for i := range w.cols {
+				w.lanes[0].cols = append(w.lanes[0].cols, i)
+			}
+		}
+		w.encodeColumns(rows, &w.lanes[0])
+	}
+	for i := range w.cw {
+		w.cost[i] = max(1, w.cw[i].work)
 	}
 	g := rowGroupMeta{rows: int64(len(rows)), offset: out.n}
 	for i := range w.cw {
@@ -250,19 +279,47 @@ func (w *Writer[R]) writeGroup(out *countingWriter, rows []unsafe.Pointer) error
 	return nil
 }
 
-// warm reads the first byte of every string value of the columns first,
-// first+step, ... in a block, row by row. The rows of a sorted buffer lie
+// shareColumns deals the columns out to the lanes so that their work, as
+// the last row group measured it, is about even: heaviest first, each to
+// the least loaded lane. Which lane encodes a column does not change the
+// bytes written.
+func (w *Writer[R]) shareColumns() {
+	order := make([]int, len(w.cols))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(w.cost[b], w.cost[a]) })
+	for k := range w.lanes {
+		w.lanes[k].cols, w.lanes[k].load = w.lanes[k].cols[:0], 0
+	}
+	for _, i := range order {
+		l := &w.lanes[0]
+		for k := range w.lanes {
+			if w.lanes[k].load < l.load {
+				l = &w.lanes[k]
+			}
+		}
+		l.cols = append(l.cols, i)
+		l.load += w.cost[i]
+	}
+	for k := range w.lanes {
+		slices.Sort(w.lanes[k].cols)
+	}
+}
+
+// warm reads the first byte of every string value of a lane's columns in
+// a block, row by row. The rows of a sorted buffer lie
 // all over memory, long out of cache; these loads are independent of
 // each other, so the core overlaps their misses, where the column loops
 // that follow would meet them one dictionary lookup at a time.
-func (w *Writer[R]) warm(blk []unsafe.Pointer, first, step int, all bool, union []uint64) {
-	cols := w.warmCols[:0]
-	for i := first; i < len(w.cols); i += step {
-		if c := &w.cols[i]; c.kind == kString && c.via == 0 && (all || union[i/64]&(1<<(i%64)) != 0) {
+func (w *Writer[R]) warm(l *lane, blk []unsafe.Pointer, all bool) {
+	cols := l.warmCols[:0]
+	for _, i := range l.cols {
+		if c := &w.cols[i]; c.kind == kString && c.via == 0 && (all || l.union[i/64]&(1<<(i%64)) != 0) {
 			cols = append(cols, c)
 		}
 	}
-	w.warmCols = cols
+	l.warmCols = cols
 	var x byte
 	for _, p := range blk {
 		for _, c := range cols {
@@ -271,31 +328,28 @@ func (w *Writer[R]) warm(blk []unsafe.Pointer, first, step int, all bool, union 
 			}
 		}
 	}
-	w.sink ^= x
+	l.sink ^= x
 }
 
-// encodeColumns appends and seals the columns first, first+step, ... of
-// a row group, block by block, with encoder first.
-func (w *Writer[R]) encodeColumns(rows []unsafe.Pointer, first, step int) {
-	enc := w.encs[first]
-	union := w.unions[first]
-	sub := &w.subs[first]
+// encodeColumns appends and seals a lane's columns of a row group, block
+// by block.
+func (w *Writer[R]) encodeColumns(rows []unsafe.Pointer, l *lane) {
 	for b := 0; b < len(rows); b += blockRows {
 		blk := rows[b:min(b+blockRows, len(rows))]
-		all := w.blockColumns(blk, union)
-		clear(sub.ok)
-		w.warm(blk, first, step, all, union)
-		for i := first; i < len(w.cw); i += step {
-			if all || union[i/64]&(1<<(i%64)) != 0 {
-				w.cw[i].appendBlock(sub.rows(w.schema, &w.cols[i], blk))
+		all := w.blockColumns(blk, l.union)
+		clear(l.sub.ok)
+		w.warm(l, blk, all)
+		for _, i := range l.cols {
+			if all || l.union[i/64]&(1<<(i%64)) != 0 {
+				w.cw[i].appendBlock(l.sub.rows(w.schema, &w.cols[i], blk))
 			} else {
 				w.cw[i].appendNulls(len(blk))
 			}
-			w.cw[i].afterBlock(enc)
+			w.cw[i].afterBlock(l.enc)
 		}
 	}
-	for i := first; i < len(w.cw); i += step {
-		w.cw[i].seal(enc)
+	for _, i := range l.cols {
+		w.cw[i].seal(l.enc)
 	}
 }
 
