@@ -21,6 +21,7 @@ build:
 test:
 	$(GO) test $(GOTAGS) -count=1 $(PKGS)
 	$(if $(TAGS),$(GO) test -count=1 ./ingest/ ./cmd/...)
+	$(GO) test $(GOTAGS) -race -count=1 ./ingest/columnar/
 	LEAKSCOPE_BENCH_MB=4 LEAKSCOPE_BENCH_EVENTS=100000 $(GO) test $(GOTAGS) -count=1 -run '^$$' -bench . -benchtime 1x $(PKGS)
 
 # Speed and memory: decoders and end-to-end ingest against DuckDB's own
