@@ -23,7 +23,7 @@ const (
 	// A string column without the dict option is dictionary-encoded on
 	// trial: once dictProbe values are in, a dictionary holding more
 	// than half of them as distinct values falls back to plain.
-	dictProbe         = 4096
+	dictProbe         = 1024
 	statsMaxStringLen = 256 // longer string bounds are not recorded
 )
 

@@ -7,7 +7,7 @@
 // small enough to stay in cache and appended column by column; every
 // string column is dictionary-encoded while that pays (the dictionary
 // stays small, and for columns not tagged dict, fewer than half of the
-// first 4096 values are distinct) and written plain after that, as
+// first 1024 values are distinct) and written plain after that, as
 // DuckDB's and parquet-mr's writers do; every column chunk carries null counts and, unless
 // the column is marked unindexed, min/max statistics; chosen columns get
 // split-block bloom filters. Files follow the Parquet format

@@ -69,7 +69,7 @@ func (c *column) physical() int32 {
 //	                            INT64 TIMESTAMP(MICROS, not UTC-adjusted)
 //
 // Every string column is dictionary-encoded on trial: it falls back to
-// PLAIN when the dictionary outgrows its size limits or, once 4096 values
+// PLAIN when the dictionary outgrows its size limits or, once 1024 values
 // are in, holds more than half of them. The "dict" option marks a column
 // expected to repeat, which skips the second test.
 //

@@ -457,7 +457,7 @@ func TestDictionaryTrial(t *testing.T) {
 		t.Errorf("few: dictionary page %d bytes, %d bytes uncompressed; want a dictionary and about 2 bits a value", d, u)
 	}
 	// Kept, the dictionary would hold all 20,000 values (480 KB before
-	// compression, 140 KB after); dropped after the trial, about 4096.
+	// compression, 140 KB after); dropped after the trial, about 1024.
 	if d, _ := dictPage("many"); d == 0 || d > 80_000 {
 		t.Errorf("many: dictionary page %d bytes; want the trial's values only", d)
 	}
