@@ -12,6 +12,14 @@
 // row type; ingest/sources lists them. The Parquet encoding itself is
 // ingest/columnar.
 //
+// Decompression sniffs gzip (multi-member), zstd and plain objects; gzip
+// is inflated by klauspost/compress, or by Intel's ISA-L in a build with
+// the isal tag (GunzipEngine names the one built in). Decoders hand the
+// lake writer batches of rows together with what it needs of each row
+// (fingerprint, origin, sort key, partition), taken while the rows are
+// still in the decoding core's cache; one goroutine owns the duplicate
+// index and the buffers, and commits write their files in the background.
+//
 // Guarantees: for every object, records read = rows written + records
 // quarantined + duplicates dropped, and the manifest records those counts.
 // A run killed at any moment and re-run yields exactly the rows of one
