@@ -22,7 +22,10 @@ const (
 	dictMaxBytes     = 1 << 20  // or beyond this many value bytes
 	// A string column without the dict option is dictionary-encoded on
 	// trial: once dictProbe values are in, a dictionary holding more
-	// than half of them as distinct values falls back to plain.
+	// than nine in ten of them as distinct values (a column of IDs) falls
+	// back to plain. (Values such as principals repeat over a row group
+	// yet are mostly distinct in a small sample: a stricter test would
+	// drop their dictionary, which DuckDB filters on far faster.)
 	dictProbe         = 1024
 	statsMaxStringLen = 256 // longer string bounds are not recorded
 )
@@ -310,7 +313,7 @@ func (cw *colWriter) dictFailing() bool {
 		return false
 	}
 	seen := cw.values - cw.nulls + int64(cw.count-cw.pnull)
-	return seen >= dictProbe && int64(len(cw.dictVals))*2 > seen
+	return seen >= dictProbe && int64(len(cw.dictVals))*10 > seen*9
 }
 
 // cutPage encodes, compresses and appends the current page.
