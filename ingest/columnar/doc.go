@@ -10,11 +10,10 @@
 // of the first 1024 values are distinct) and written plain after that,
 // as DuckDB's and parquet-mr's writers do; every column chunk carries
 // null counts and, unless the column is marked unindexed, min/max
-// statistics; chosen columns get
-// split-block bloom filters. Files follow the Parquet format
-// specification (data page v1, RLE/bit-packed levels and dictionary
-// indices, PLAIN values, Thrift compact metadata), so DuckDB, Athena and
-// any other reader take them as written.
+// statistics; chosen columns get split-block bloom filters. Files
+// follow the Parquet format specification (data page v1, RLE/bit-packed
+// levels and dictionary indices, PLAIN values, Thrift compact metadata),
+// so DuckDB, Athena and any other reader take them as written.
 //
 // A row struct may keep a group of rarely filled columns behind a pointer
 // to a struct tagged `columnar:"inline"`: those columns are still
