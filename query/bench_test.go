@@ -162,7 +162,9 @@ func writeBenchPart(dir string, p benchPart, ids []benchIdentity) error {
 			f.Close()
 			return err
 		}
-		buf := make([]cloudtrail.Row, 0, 4096)
+		// One WriteValues call per row group: a smaller buffer would
+		// write smaller row groups than ingest does.
+		buf := make([]cloudtrail.Row, 0, min(n, 128<<10))
 		for i := 0; i < n; i++ {
 			id := &ids[zipf.Uint64()]
 			w := rng.IntN(total)
