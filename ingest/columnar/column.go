@@ -23,10 +23,12 @@ const (
 	// A string column without the dict option is dictionary-encoded on
 	// trial: once dictProbe values are in, a dictionary holding more
 	// than nine in ten of them as distinct values (a column of IDs) falls
-	// back to plain. (Values such as principals repeat over a row group
-	// yet are mostly distinct in a small sample: a stricter test would
-	// drop their dictionary, which DuckDB filters on far faster.)
+	// back to plain, and once dictProbe2 are in, one holding more than
+	// half of them. (Values such as principals repeat over a row group
+	// yet are mostly distinct in a small sample: a strict first test
+	// would drop their dictionary, which DuckDB filters on far faster.)
 	dictProbe         = 1024
+	dictProbe2        = 16 << 10
 	statsMaxStringLen = 256 // longer string bounds are not recorded
 )
 
@@ -313,7 +315,8 @@ func (cw *colWriter) dictFailing() bool {
 		return false
 	}
 	seen := cw.values - cw.nulls + int64(cw.count-cw.pnull)
-	return seen >= dictProbe && int64(len(cw.dictVals))*10 > seen*9
+	n := int64(len(cw.dictVals))
+	return seen >= dictProbe && n*10 > seen*9 || seen >= dictProbe2 && n*2 > seen
 }
 
 // cutPage encodes, compresses and appends the current page.

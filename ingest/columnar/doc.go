@@ -7,7 +7,8 @@
 // small enough to stay in cache and appended column by column; every
 // string column is dictionary-encoded while that pays (the dictionary
 // stays small, and for columns not tagged dict, fewer than nine in ten
-// of the first 1024 values are distinct) and written plain after that,
+// of the first 1024 values and fewer than half of the first 16 Ki are
+// distinct) and written plain after that,
 // as DuckDB's and parquet-mr's writers do; every column chunk carries
 // null counts and, unless the column is marked unindexed, min/max
 // statistics; chosen columns get split-block bloom filters. Files

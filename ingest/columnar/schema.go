@@ -69,9 +69,10 @@ func (c *column) physical() int32 {
 //	                            INT64 TIMESTAMP(MICROS, not UTC-adjusted)
 //
 // Every string column is dictionary-encoded on trial: it falls back to
-// PLAIN when the dictionary outgrows its size limits or, once 1024
-// values are in, holds more than nine in ten of them. The "dict" option
-// marks a column expected to repeat, which skips the second test.
+// PLAIN when the dictionary outgrows its size limits or holds more than
+// nine in ten of the first 1024 values or more than half of the first
+// 16 Ki. The "dict" option marks a column expected to repeat, which skips
+// the distinct-value tests.
 //
 // A field of type *S, S a struct, tagged `columnar:"inline"` (and with no
 // parquet tag) contributes the tagged fields of S as top-level columns,
