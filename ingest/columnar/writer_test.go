@@ -427,16 +427,8 @@ func TestDictionaryTrial(t *testing.T) {
 		// the dictionary's size limits, so only the trial drops it.
 		rows[i] = &trialRow{Few: []string{"GetObject", "PutObject", "ListBucket"}[i%3], Many: fmt.Sprintf("req-%016x", uint64(i)*0x9E3779B97F4A7C15)}
 	}
-	w, err := NewWriter[trialRow](Options{RowGroupRows: n})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if _, err := w.Write(&buf, rows, nil); err != nil {
-		t.Fatal(err)
-	}
 	path := filepath.Join(t.TempDir(), "trial.parquet")
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(path, writeRowsTo(t, rows, Options{RowGroupRows: n}), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	db, err := sql.Open("duckdb", "")
