@@ -122,6 +122,7 @@ func (w *typedWriter[R, P]) buffered() int64 { return w.bytes }
 // index a buffer at its first duplicate).
 func (w *typedWriter[R, P]) add(ctx context.Context, o *objState, rows any) error {
 	b := rows.(*batch[R])
+	kept := 0
 	for ri, run := range b.parts {
 		end := len(b.meta)
 		if ri+1 < len(b.parts) {
@@ -150,6 +151,7 @@ func (w *typedWriter[R, P]) add(ctx context.Context, o *objState, rows any) erro
 					// replaced the buffered one, so the copy kept does not
 					// depend on which worker read first.
 					pd.replace(m.h, m.origin)
+					kept++
 				default:
 					o.duplicates++
 				}
@@ -166,11 +168,15 @@ func (w *typedWriter[R, P]) add(ctx context.Context, o *objState, rows any) erro
 			pb.rows = append(pb.rows, &b.rows[i])
 			pb.keys = append(pb.keys, sortKey{t: m.t, off: m.off, obj: oi})
 			o.pending++
+			kept++
 		}
 	}
 	// The batch stays in memory while any of its rows is buffered, so
-	// its duplicates count too.
-	w.bytes += b.bytes
+	// its duplicates count too; a batch of nothing but duplicates (a
+	// forced re-run) is garbage, and counts for nothing.
+	if kept > 0 {
+		w.bytes += b.bytes
+	}
 	return nil
 }
 
