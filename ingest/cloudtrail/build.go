@@ -229,8 +229,8 @@ func clip(s string) string {
 	return s
 }
 
-// build turns the parsed record into a row. A non-empty reason means the
-// record is quarantined instead.
+// build turns the parsed record into a row, filling r, which must be the
+// zero Row. A non-empty reason means the record is quarantined instead.
 func (d *decoder) build(r *Row, comp []byte, off int64) string {
 	p := &d.p
 	f := &p.f
@@ -277,34 +277,34 @@ func (d *decoder) build(r *Row, comp []byte, off int64) string {
 	}
 
 	v.s = d.strings.string(comp) // every string column is a substring of this
-	*r = Row{
-		EventTime:           t,
-		EventID:             v.str(fEventID),
-		RequestID:           v.str(fRequestID),
-		EventSource:         v.str(fEventSource),
-		EventName:           v.str(fEventName),
-		EventType:           v.str(fEventType),
-		EventCategory:       v.str(fEventCategory),
-		EventVersion:        v.str(fEventVersion),
-		AWSRegion:           v.str(fAWSRegion),
-		SourceIP:            v.str(fSourceIP),
-		UserAgent:           v.str(fUserAgent),
-		ErrorCode:           v.str(fErrorCode),
-		ErrorMessage:        v.str(fErrorMessage),
-		RecipientAccountID:  v.str(fRecipientAccountID),
-		VPCEndpointID:       v.str(fVPCEndpointID),
-		SharedEventID:       v.str(fSharedEventID),
-		UserIdentity:        v.raw(fUserIdentity),
-		RequestParameters:   v.raw(fRequestParameters),
-		ResponseElements:    v.raw(fResponseElements),
-		AdditionalEventData: v.raw(fAdditionalEventData),
-		Resources:           v.raw(fResources),
-		ServiceEventDetails: v.raw(fServiceEventDetails),
-		TLSDetails:          v.raw(fTLSDetails),
-		InsightDetails:      v.raw(fInsightDetails),
-		SourceOffset:        off,
-		Hash:                hashBytes(comp),
-	}
+	// r is zero: setting the fields one by one spares building the whole
+	// row aside and copying it in.
+	r.EventTime = t
+	r.EventID = v.str(fEventID)
+	r.RequestID = v.str(fRequestID)
+	r.EventSource = v.str(fEventSource)
+	r.EventName = v.str(fEventName)
+	r.EventType = v.str(fEventType)
+	r.EventCategory = v.str(fEventCategory)
+	r.EventVersion = v.str(fEventVersion)
+	r.AWSRegion = v.str(fAWSRegion)
+	r.SourceIP = v.str(fSourceIP)
+	r.UserAgent = v.str(fUserAgent)
+	r.ErrorCode = v.str(fErrorCode)
+	r.ErrorMessage = v.str(fErrorMessage)
+	r.RecipientAccountID = v.str(fRecipientAccountID)
+	r.VPCEndpointID = v.str(fVPCEndpointID)
+	r.SharedEventID = v.str(fSharedEventID)
+	r.UserIdentity = v.raw(fUserIdentity)
+	r.RequestParameters = v.raw(fRequestParameters)
+	r.ResponseElements = v.raw(fResponseElements)
+	r.AdditionalEventData = v.raw(fAdditionalEventData)
+	r.Resources = v.raw(fResources)
+	r.ServiceEventDetails = v.raw(fServiceEventDetails)
+	r.TLSDetails = v.raw(fTLSDetails)
+	r.InsightDetails = v.raw(fInsightDetails)
+	r.SourceOffset = off
+	r.Hash = hashBytes(comp)
 	if roOK {
 		r.ReadOnly = d.arena.bool(ro)
 	}

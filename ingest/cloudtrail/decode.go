@@ -402,7 +402,7 @@ func (d *decoder) record(start int) error {
 	if d.batch == nil {
 		d.batch = make([]Row, 0, batchSize)
 	}
-	d.batch = d.batch[:len(d.batch)+1]
+	d.batch = d.batch[:len(d.batch)+1] // a zero Row, as build needs
 	if reason := d.build(&d.batch[len(d.batch)-1], comp, d.base+int64(start)); reason != "" {
 		d.batch[len(d.batch)-1] = Row{}
 		d.batch = d.batch[:len(d.batch)-1]

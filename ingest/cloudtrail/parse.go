@@ -268,7 +268,12 @@ type keyTable struct {
 	// ("key") and the context it belongs to.
 	quoted [256]string
 	c      [256]ctx
-	n      int // ids in use, with 0 and unknownKey
+	// words and masks hold each quoted key of at most guessBytes bytes
+	// as little-endian words (zero-padded) and the masks that keep just
+	// its bytes, so that guessed can compare without a call.
+	words [256][3]uint64
+	masks [256][3]uint64
+	n     int // ids in use, with 0 and unknownKey
 	// next holds, per context and key id, the id of the key that
 	// followed last time (0: no guess).
 	next [nCtx][256]uint8
@@ -283,13 +288,36 @@ func newKeyTable() *keyTable {
 }
 
 func (t *keyTable) add(id uint8, c ctx, key string) {
-	t.quoted[id] = `"` + key + `"`
+	q := `"` + key + `"`
+	t.quoted[id] = q
 	t.c[id] = c
+	if len(q) <= guessBytes {
+		for k := range len(q) {
+			t.words[id][k/8] |= uint64(q[k]) << (8 * (k % 8))
+			t.masks[id][k/8] |= 0xFF << (8 * (k % 8))
+		}
+	}
 	h := keyHash(c, []byte(key))
 	for t.hash[h] != 0 {
 		h = (h + 1) & (len(t.hash) - 1)
 	}
 	t.hash[h] = id
+}
+
+// guessBytes is the longest quoted key guessed compares word-wise.
+const guessBytes = 24
+
+// guessed reports whether in[i:] starts with the quoted key id.
+func (t *keyTable) guessed(in []byte, i int, id uint8) bool {
+	q := t.quoted[id]
+	if len(q) > guessBytes || len(in)-i < guessBytes {
+		return hasAt(in, i, q)
+	}
+	b := in[i : i+guessBytes]
+	w, m := &t.words[id], &t.masks[id]
+	return binary.LittleEndian.Uint64(b)&m[0] == w[0] &&
+		binary.LittleEndian.Uint64(b[8:])&m[1] == w[1] &&
+		binary.LittleEndian.Uint64(b[16:])&m[2] == w[2]
 }
 
 // lookup returns the id of a key in an object of kind c (unescaped; raw
@@ -498,9 +526,17 @@ func (p *parser) ws(i int) int {
 func (p *parser) skipWS(i int) int {
 	in := p.in
 	j := i
+	for j+8 <= len(in) {
+		if m := notSpaceBytes(binary.LittleEndian.Uint64(in[j:])); m != 0 {
+			j += bits.TrailingZeros64(m) >> 3
+			goto done
+		}
+		j += 8
+	}
 	for j < len(in) && isSpace(in[j]) {
 		j++
 	}
+done:
 	if j != i {
 		p.drop(i, j)
 	}
@@ -659,6 +695,20 @@ const (
 // such byte, never below it.
 func specialBytes(x uint64) uint64 {
 	return (((x ^ ('"' * lo8)) - lo8) | ((x ^ ('\\' * lo8)) - lo8) | (x - 0x20*lo8) | x) & hi8
+}
+
+// notSpaceBytes returns a mask with the high bit set in each byte of x
+// that is not JSON whitespace; 0 when all eight are.
+func notSpaceBytes(x uint64) uint64 {
+	return nonZeroBytes(x^(' '*lo8)) & nonZeroBytes(x^('\n'*lo8)) &
+		nonZeroBytes(x^('\r'*lo8)) & nonZeroBytes(x^('\t'*lo8))
+}
+
+// nonZeroBytes returns a mask with the high bit set in exactly the bytes
+// of x that are not zero.
+func nonZeroBytes(x uint64) uint64 {
+	const lo7 = 0x7F7F7F7F7F7F7F7F
+	return ((x&lo7 + lo7) | x) & hi8
 }
 
 // str scans the string at in[i] == '"' and returns the index past it and
@@ -857,7 +907,7 @@ func (p *parser) knownMembers(i int, c ctx) int {
 		}
 		ks := i
 		id := t.next[c][prev]
-		if id != 0 && hasAt(in, i, t.quoted[id]) {
+		if id != 0 && t.guessed(in, i, id) {
 			i += len(t.quoted[id])
 		} else {
 			var kesc bool
