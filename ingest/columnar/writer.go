@@ -216,6 +216,36 @@ func (w *Writer[R]) WriteValues(rows []R) error {
 	return nil
 }
 
+// FileState is a file suspended between row groups: what the writer
+// needs to go on with it.
+type FileState struct {
+	n      int64 // bytes written
+	rows   int64
+	groups []rowGroupMeta
+}
+
+// Size is the bytes written to the file so far.
+func (st *FileState) Size() int64 { return st.n }
+
+// Rows is the rows written to the file so far.
+func (st *FileState) Rows() int64 { return st.rows }
+
+// Suspend sets the file being written aside (after Begin and WriteRows),
+// freeing the writer for other files; Resume goes on with it.
+func (w *Writer[R]) Suspend() *FileState {
+	st := &FileState{n: w.out.n, rows: w.rows, groups: w.groups}
+	w.out, w.rows, w.groups = countingWriter{}, 0, nil
+	return st
+}
+
+// Resume goes on with a suspended file, appending to dst, which must
+// continue exactly the bytes written so far (the same file, opened to
+// append, or a copy).
+func (w *Writer[R]) Resume(dst io.Writer, st *FileState) {
+	w.out = countingWriter{w: dst, n: st.n}
+	w.rows, w.groups = st.rows, st.groups
+}
+
 // End writes the footer, with the key/value metadata kv, and returns the
 // file's size.
 func (w *Writer[R]) End(kv []KeyValue) (int64, error) {
