@@ -12,7 +12,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -33,6 +35,13 @@ type Config struct {
 	// MemoryBudget bounds the estimated bytes of rows buffered before a
 	// commit writes them out; 0 = 64 MiB.
 	MemoryBudget int64
+	// SpillBytes is how many bytes of rows (estimated as MemoryBudget is)
+	// may be spilled, encoded, into each partition's file in progress
+	// before a commit is due; 0 = 4 GiB, negative = never (a commit, and
+	// so a file per partition, per MemoryBudget/2). Files in progress
+	// are in the lake's staging folder, or the temporary folder when the
+	// lake is on S3.
+	SpillBytes int64
 	// DedupEntries bounds the fingerprints kept in memory; 0 = 4 million.
 	DedupEntries int
 	// CommitEvery commits at least this often while rows are buffered, to
@@ -79,6 +88,9 @@ func (c *Config) defaults() error {
 	}
 	if c.MemoryBudget <= 0 {
 		c.MemoryBudget = 64 << 20
+	}
+	if c.SpillBytes == 0 {
+		c.SpillBytes = 4 << 30
 	}
 	if c.DedupEntries <= 0 {
 		c.DedupEntries = 4 << 20
@@ -238,6 +250,9 @@ func Run(ctx context.Context, cfg Config, inputs []string) (*Stats, error) {
 	// Leave no staging behind, whatever happened: committed files are
 	// already in place and uncommitted ones are worthless.
 	_ = fsys.RemoveAll(context.WithoutCancel(ctx), r.env.stage)
+	if r.env.spillDir != "" {
+		_ = os.RemoveAll(r.env.spillDir)
+	}
 	if err != nil {
 		return r.stats, err
 	}
@@ -531,6 +546,7 @@ func (r *runner) pick(key string, head []byte, parquet bool) Source {
 // writeLoop owns every table writer, the duplicate index and the commits.
 func (r *runner) writeLoop(ctx context.Context, ch <-chan wmsg) error {
 	lastCommit := time.Now()
+	var spilled int64 // bytes of rows spilled since the last commit
 	var failed error
 	for m := range ch {
 		if failed != nil {
@@ -555,13 +571,23 @@ func (r *runner) writeLoop(ctx context.Context, ch <-chan wmsg) error {
 		for _, w := range r.writers {
 			buffered += w.buffered()
 		}
-		// Half the budget: the other half is the commit in flight.
-		if buffered > r.cfg.MemoryBudget/2 || (buffered > 0 && time.Since(lastCommit) > r.cfg.CommitEvery) {
+		// Half the budget: the other half is the commit (or spill) in
+		// flight.
+		full := buffered > r.cfg.MemoryBudget/2
+		due := buffered > 0 && time.Since(lastCommit) > r.cfg.CommitEvery
+		switch {
+		case full && !due && spilled+buffered <= r.cfg.SpillBytes:
+			if err := r.spill(ctx); err != nil {
+				failed = err
+				continue
+			}
+			spilled += buffered
+		case full || due:
 			if err := r.commit(ctx); err != nil {
 				failed = err
 				continue
 			}
-			lastCommit = time.Now()
+			lastCommit, spilled = time.Now(), 0
 		}
 	}
 	if failed != nil {
@@ -584,14 +610,74 @@ func (r *runner) writeLoop(ctx context.Context, ch <-chan wmsg) error {
 	return r.land()
 }
 
-// inflightCommit is a commit being written in the background while the
-// writer goroutine keeps buffering rows.
+// inflightCommit is a commit (or a spill) being written in the
+// background while the writer goroutine keeps buffering rows.
 type inflightCommit struct {
+	spill    bool
 	id       string
 	done     chan error
 	rows     map[*objState]int64 // each object's rows in this commit
 	complete []*objState         // objects whose last rows this commit publishes
 	rec      *commitRecord
+}
+
+// spill hands every buffer over to a background spill into the
+// partitions' files in progress (see spill.go). Like a commit, it lands
+// before the next one starts.
+func (r *runner) spill(ctx context.Context) error {
+	if err := r.land(); err != nil {
+		return err
+	}
+	if r.env.spillDir == "" {
+		dir, err := r.newSpillDir()
+		if err != nil {
+			return err
+		}
+		r.env.spillDir = dir
+	}
+	var writes []func() error
+	for _, w := range r.writers {
+		if w.buffered() == 0 {
+			continue
+		}
+		write, err := w.spill(r.env.spillDir)
+		if err != nil {
+			return err
+		}
+		writes = append(writes, write)
+	}
+	fc := &inflightCommit{spill: true, done: make(chan error, 1)}
+	r.inflight = fc
+	seq := r.seq
+	go func() {
+		for _, w := range writes {
+			if err := w(); err != nil {
+				fc.done <- err
+				return
+			}
+		}
+		crashHook("spilled", seq)
+		fc.done <- nil
+	}()
+	return nil
+}
+
+// newSpillDir makes the folder of the run's files in progress: in the lake's
+// staging folder when the lake is local (the disk chosen for the data,
+// cleaned up by the next run if this one dies), else a temporary folder.
+func (r *runner) newSpillDir() (string, error) {
+	if root := r.env.fs.Root(); !IsS3(root) {
+		dir := filepath.Join(root, filepath.FromSlash(r.env.stage), "spill")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return "", fmt.Errorf("spill rows: %w", err)
+		}
+		return dir, nil
+	}
+	dir, err := os.MkdirTemp("", "leakscope-spill-*")
+	if err != nil {
+		return "", fmt.Errorf("spill rows: %w", err)
+	}
+	return dir, nil
 }
 
 // commit hands every buffer over to a background commit that writes them
@@ -611,7 +697,7 @@ func (r *runner) commit(ctx context.Context) error {
 	var writes []func(context.Context, string) ([]committedFile, error)
 	rows := map[*objState]int64{}
 	for _, t := range tables {
-		if r.writers[t].buffered() == 0 {
+		if r.writers[t].buffered() == 0 && !r.writers[t].spilled() {
 			continue
 		}
 		w, n := r.writers[t].detach()
@@ -735,6 +821,10 @@ func (r *runner) land() error {
 	r.inflight = nil
 	if err := <-fc.done; err != nil {
 		return err
+	}
+	if fc.spill {
+		r.stats.Spills++
+		return nil
 	}
 	for o, n := range fc.rows {
 		o.inflight -= n

@@ -57,21 +57,55 @@ type lakeRow struct {
 }
 
 // readLake reads every row of every Parquet file of the lines table.
+// readLake reads every row of the lake's files, checking that each row
+// group is sorted by time.
 func readLake(t *testing.T, lake string) []lakeRow {
 	t.Helper()
 	var out []lakeRow
-	files, _ := filepath.Glob(filepath.Join(lake, "lines", "*", "*", "*", "*.parquet"))
-	for _, f := range files {
-		rows, err := parquet.ReadFile[lineRow](f)
-		if err != nil {
-			t.Fatalf("read %s: %v", f, err)
+	for _, f := range lakeFiles(t, lake) {
+		for gi, rows := range readGroups(t, f) {
+			if !slices.IsSortedFunc(rows, func(a, b lineRow) int { return int(a.EventTime - b.EventTime) }) {
+				t.Errorf("%s: row group %d is not sorted by event_time", f, gi)
+			}
+			for _, r := range rows {
+				out = append(out, lakeRow{file: f, lineRow: r})
+			}
 		}
-		if !slices.IsSortedFunc(rows, func(a, b lineRow) int { return int(a.EventTime - b.EventTime) }) {
-			t.Errorf("%s is not sorted by event_time", f)
+	}
+	return out
+}
+
+func lakeFiles(t *testing.T, lake string) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(lake, "lines", "*", "*", "*", "*.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// readGroups reads a file's rows, row group by row group.
+func readGroups(t *testing.T, file string) [][]lineRow {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, _ := f.Stat()
+	pf, err := parquet.OpenFile(f, st.Size())
+	if err != nil {
+		t.Fatalf("read %s: %v", file, err)
+	}
+	var out [][]lineRow
+	for _, g := range pf.RowGroups() {
+		rows := make([]lineRow, g.NumRows())
+		r := parquet.NewGenericRowGroupReader[lineRow](g)
+		if n, err := r.Read(rows); int64(n) != g.NumRows() && err != nil {
+			t.Fatalf("read %s: %v", file, err)
 		}
-		for _, r := range rows {
-			out = append(out, lakeRow{file: f, lineRow: r})
-		}
+		r.Close()
+		out = append(out, rows)
 	}
 	return out
 }
@@ -323,7 +357,8 @@ func TestIngestChild(t *testing.T) {
 			}
 		}
 	}
-	cfg := Config{Lake: lake, Sources: testSources(), MemoryBudget: 16 << 10, Workers: 2, ToolVersion: "test"}
+	// Tiny commits, each of a few spills.
+	cfg := Config{Lake: lake, Sources: testSources(), MemoryBudget: 16 << 10, SpillBytes: 40 << 10, Workers: 2, ToolVersion: "test"}
 	if ep := os.Getenv("LEAKSCOPE_CHILD_ENDPOINT"); ep != "" {
 		cfg.S3 = S3Config{Endpoint: ep, PathStyle: true}
 	}
@@ -381,7 +416,7 @@ func TestKilledIngestResumesToTheSameLake(t *testing.T) {
 	want := contents(readLake(t, ref))
 	wantMan := checkAccounting(t, ref)
 
-	cases := []string{"staged:1", "recorded:1", "renamed-one:2", "applied:3", "staged:5", "recorded:7"}
+	cases := []string{"staged:1", "recorded:1", "renamed-one:2", "applied:3", "staged:5", "recorded:7", "spilled:0", "spilled:2"}
 	for _, d := range []time.Duration{30, 60, 120, 250, 400} {
 		cases = append(cases, "kill@"+(d*time.Millisecond).String())
 	}
@@ -416,5 +451,59 @@ func TestKilledIngestResumesToTheSameLake(t *testing.T) {
 				t.Errorf("manifest rows %d, want %d", rows, wantRows)
 			}
 		})
+	}
+}
+
+// With a small memory budget, rows are spilled into each partition's file
+// in progress, a sorted row group at a time: one file per partition per
+// commit, holding the rows that one commit per budget would spread over
+// many files.
+func TestSpilledRowsMakeOneFilePerPartition(t *testing.T) {
+	src := t.TempDir()
+	for f := range 30 {
+		var b strings.Builder
+		for i := range 400 {
+			fmt.Fprintf(&b, "2026-11-%02dT%02d:%02d:%02dZ|111122223333|us-east-1|f%d-%d|%s\n", 14+f%2, f%24, i%60, i%60, f, i, strings.Repeat("p", i%90))
+		}
+		writeFile(t, filepath.Join(src, fmt.Sprintf("obj%02d.lines", f)), b.String())
+	}
+	small, spilled := t.TempDir(), t.TempDir()
+	st0 := ingestDir(t, small, Config{Workers: 2, MemoryBudget: 64 << 10, SpillBytes: -1}, src)
+	st := ingestDir(t, spilled, Config{Workers: 2, MemoryBudget: 64 << 10}, src)
+	if st0.Spills != 0 || st.Spills < 10 || st.Commits != 1 {
+		t.Fatalf("without spilling %d spills; with: %d spills, %d commits", st0.Spills, st.Spills, st.Commits)
+	}
+	if n := len(lakeFiles(t, spilled)); n != 2 || st.FilesWritten != 2 {
+		t.Errorf("spilled lake has %d files (stats: %d), want one per partition (2)", n, st.FilesWritten)
+	}
+	if n := len(lakeFiles(t, small)); n < 10 {
+		t.Errorf("unspilled lake has %d files, want one per partition per commit", n)
+	}
+	groups := 0
+	for _, f := range lakeFiles(t, spilled) {
+		groups += len(readGroups(t, f))
+	}
+	if groups < st.Spills {
+		t.Errorf("%d row groups for %d spills", groups, st.Spills)
+	}
+	// Without spilling every file is sorted as a whole.
+	for _, f := range lakeFiles(t, small) {
+		var all []lineRow
+		for _, g := range readGroups(t, f) {
+			all = append(all, g...)
+		}
+		if !slices.IsSortedFunc(all, func(a, b lineRow) int { return int(a.EventTime - b.EventTime) }) {
+			t.Errorf("%s is not sorted by event_time", f)
+		}
+	}
+	if a, b := contents(readLake(t, small)), contents(readLake(t, spilled)); !slices.Equal(a, b) || len(a) != 12000 {
+		t.Fatalf("spilled lake has %d rows, unspilled %d (want 12000)", len(b), len(a))
+	}
+	m := checkAccounting(t, spilled)
+	if m.Len() != 30 {
+		t.Errorf("manifest has %d objects", m.Len())
+	}
+	if left, _ := filepath.Glob(filepath.Join(spilled, StateDir, "staging", "*", "*")); len(left) > 0 {
+		t.Errorf("staging left behind: %v", left)
 	}
 }

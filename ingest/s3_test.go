@@ -192,10 +192,21 @@ func TestS3SourceToS3LakeMatchesLocalIngest(t *testing.T) {
 	src := sampleTree(t)
 	f.uploadDir(t, src, "evidence", "case-7/")
 	local := t.TempDir()
-	wantSt := ingestDir(t, local, Config{MemoryBudget: 16 << 10}, src)
+	// Tiny commits of a few spills each; an S3 lake's spills go to the
+	// temporary folder, which must be left clean.
+	cfg := Config{MemoryBudget: 16 << 10, SpillBytes: 24 << 10}
+	wantSt := ingestDir(t, local, cfg, src)
 
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
 	const lake = "s3://lakes/incident/lake"
-	st := s3Ingest(t, f, lake, Config{MemoryBudget: 16 << 10}, "s3://evidence/case-7")
+	st := s3Ingest(t, f, lake, cfg, "s3://evidence/case-7")
+	if left, _ := os.ReadDir(tmp); len(left) > 0 {
+		t.Errorf("left in the temporary folder: %v", left)
+	}
+	if st.Spills == 0 {
+		t.Errorf("no spills; the test wants some")
+	}
 	gotCounts, wantCounts := st.Counts, wantSt.Counts
 	gotCounts.Seconds, wantCounts.Seconds = 0, 0 // time differs; every count must not
 	if gotCounts != wantCounts {

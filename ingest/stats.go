@@ -50,11 +50,14 @@ type Stats struct {
 	// SkippedNotEvents counts recognised objects without events (digests).
 	SkippedNotEvents int64 `json:"skipped_not_events"`
 	// SkippedUnknown counts objects no source recognised.
-	SkippedUnknown int64             `json:"skipped_unrecognised"`
-	Commits        int               `json:"commits"`
-	FilesWritten   int               `json:"files_written"`
-	Tables         map[string]Counts `json:"tables"`
-	Failures       []Failure         `json:"failures,omitempty"`
+	SkippedUnknown int64 `json:"skipped_unrecognised"`
+	Commits        int   `json:"commits"`
+	FilesWritten   int   `json:"files_written"`
+	// Spills counts the times buffered rows were spilled to local disk
+	// as sorted runs, to be merged into the next commit's files.
+	Spills   int               `json:"spills"`
+	Tables   map[string]Counts `json:"tables"`
+	Failures []Failure         `json:"failures,omitempty"`
 }
 
 // Failure is an object that could not be read in full.

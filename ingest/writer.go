@@ -24,6 +24,7 @@ type writerEnv struct {
 	run         string
 	workers     int
 	rowGroup    int64
+	spillDir    string // local folder of files in progress (see spill.go)
 }
 
 // tableWriter buffers the rows of one table per partition and writes them
@@ -33,10 +34,17 @@ type tableWriter interface {
 	add(ctx context.Context, o *objState, rows any) error
 	// buffered is the estimated memory held, in bytes.
 	buffered() int64
+	// spilled reports whether rows were spilled since the last detach.
+	spilled() bool
 	// detach hands the buffered partitions over to a commit: write
 	// writes them as staged Parquet files, rows counts each object's rows
 	// among them. The writer starts new buffers at once.
 	detach() (write func(ctx context.Context, commit string) ([]committedFile, error), rows map[*objState]int64)
+	// spill hands the buffered rows over to write, which appends them to
+	// their partitions' files in progress in dir; the rows stay pending
+	// until the commit that detaches their partitions. The writer's
+	// memory is free at once (the batches once write has run).
+	spill(dir string) (write func() error, err error)
 }
 
 type partBuf[R any] struct {
@@ -47,6 +55,10 @@ type partBuf[R any] struct {
 	objs []*objState
 	objN map[*objState]uint32 // index of each object in objs
 	slot map[Hash]int         // buffered row of each fingerprint, made at the first duplicate
+	// file holds the rows spilled since the last commit, counts the
+	// number of them of each object in objs.
+	file   *spillFile
+	counts []int64
 }
 
 // sortKey orders a buffered row without reading it: its time, its source
@@ -108,6 +120,7 @@ type typedWriter[R any, P rowPtr[R]] struct {
 	bloom     []string
 	parts     map[string]*partBuf[R]
 	bytes     int64
+	spills    bool   // rows were spilled since the last detach
 	sink      uint64 // keeps prefetch loads from being optimised away
 }
 
@@ -116,6 +129,8 @@ func (s *source[R, P]) newWriter(env *writerEnv) tableWriter {
 }
 
 func (w *typedWriter[R, P]) buffered() int64 { return w.bytes }
+
+func (w *typedWriter[R, P]) spilled() bool { return w.spills }
 
 // add buffers a batch (a *batch[R]) of object o. It reads only the
 // batch's compact per-row metadata, never the rows themselves (except to
@@ -203,12 +218,13 @@ func (w *typedWriter[R, P]) prefetch(pd *partDedup, meta []rowMeta) {
 func (w *typedWriter[R, P]) detach() (func(ctx context.Context, commit string) ([]committedFile, error), map[*objState]int64) {
 	parts := w.parts
 	w.parts = map[string]*partBuf[R]{}
-	w.bytes = 0
+	w.bytes, w.spills = 0, false
 	rows := map[*objState]int64{}
 	keys := make([]string, 0, len(parts))
 	for k, pb := range parts {
 		keys = append(keys, k)
 		n := make([]int64, len(pb.objs))
+		copy(n, pb.counts)
 		for _, k := range pb.keys {
 			n[k.obj]++
 		}
@@ -243,6 +259,9 @@ func (w *typedWriter[R, P]) detach() (func(ctx context.Context, commit string) (
 // writePart sorts one partition buffer by time, then source, then offset,
 // and writes it as one zstd Parquet file into staging.
 func (w *typedWriter[R, P]) writePart(ctx context.Context, pb *partBuf[R], commit string) (committedFile, error) {
+	if pb.file != nil {
+		return w.finishPart(ctx, pb, commit)
+	}
 	rows := sortRows(pb)
 	pb.rows, pb.keys, pb.objs = nil, nil, nil
 
@@ -262,12 +281,7 @@ func (w *typedWriter[R, P]) writePart(ctx context.Context, pb *partBuf[R], commi
 		f.Abort()
 		return committedFile{}, err
 	}
-	_, err = pw.Write(f, rows, []columnar.KeyValue{
-		{Key: "leakscope.version", Value: w.env.toolVersion},
-		{Key: "leakscope.run", Value: w.env.run},
-		{Key: "leakscope.commit", Value: commit},
-		{Key: "leakscope.table", Value: w.table},
-	})
+	_, err = pw.Write(f, rows, w.fileMeta(commit))
 	w.putWriter(pw)
 	if err != nil {
 		f.Abort()
@@ -280,6 +294,15 @@ func (w *typedWriter[R, P]) writePart(ctx context.Context, pb *partBuf[R], commi
 		return committedFile{}, fmt.Errorf("write %s: %w", rel, err)
 	}
 	return committedFile{Path: rel, Staged: staged, Table: w.table, Rows: int64(len(rows)), Bytes: size}, nil
+}
+
+func (w *typedWriter[R, P]) fileMeta(commit string) []columnar.KeyValue {
+	return []columnar.KeyValue{
+		{Key: "leakscope.version", Value: w.env.toolVersion},
+		{Key: "leakscope.run", Value: w.env.run},
+		{Key: "leakscope.commit", Value: commit},
+		{Key: "leakscope.table", Value: w.table},
+	}
 }
 
 // getWriter takes a Parquet writer from the pool or makes one: writers
@@ -324,6 +347,16 @@ func sortColumn(table string) string {
 // sortRows returns the rows of pb ordered by time, then source URI, then
 // offset, sorting their compact keys rather than the rows.
 func sortRows[R any](pb *partBuf[R]) []*R {
+	order := sortOrder(pb)
+	out := make([]*R, len(order))
+	for i, j := range order {
+		out[i] = pb.rows[j]
+	}
+	return out
+}
+
+// sortOrder returns the indexes of pb's rows in sortRows order.
+func sortOrder[R any](pb *partBuf[R]) []uint32 {
 	// Objects ranked by URI stand for their URIs in the keys.
 	byURI := make([]uint32, len(pb.objs))
 	for i := range byURI {
@@ -351,9 +384,9 @@ func sortRows[R any](pb *partBuf[R]) []*R {
 		}
 		return cmp.Compare(a.off, b.off)
 	})
-	out := make([]*R, len(ord))
+	out := make([]uint32, len(ord))
 	for i, e := range ord {
-		out[i] = pb.rows[e.row]
+		out[i] = e.row
 	}
 	return out
 }

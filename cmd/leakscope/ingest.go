@@ -45,6 +45,7 @@ type ingestConfig struct {
 	region     string
 	flowFormat string
 	memoryMiB  int
+	spillMiB   int
 
 	from, to       string
 	accountFilter  []string
@@ -67,6 +68,9 @@ func (c *ingestConfig) validate(args []string) error {
 	}
 	if c.memoryMiB < 16 {
 		return usageErrorf("ingest: --memory must be at least 16 MiB")
+	}
+	if c.spillMiB < 0 {
+		return usageErrorf("ingest: --spill must be 0 (never) or more MiB")
 	}
 	var err error
 	if c.from != "" {
@@ -155,6 +159,7 @@ func ingestCommand() command {
 			fs.StringVar(&c.region, "region", "", "partition region for objects whose key and content do not say (not the S3 API region: see --s3-region)")
 			fs.StringVar(&c.flowFormat, "flow-format", "", "VPC flow log format for files without a header, as AWS writes it: '${version} ${account-id} ...'")
 			fs.IntVar(&c.memoryMiB, "memory", 64, "MiB of rows buffered before they are written")
+			fs.IntVar(&c.spillMiB, "spill", 4096, "MiB of rows written into each partition's file in progress, one sorted row group per --memory/2, before a commit; 0: a commit, and files sorted as a whole, per --memory/2")
 			return func(ctx context.Context, args []string) error {
 				c.pathStyleGiven = fs.Changed("path-style")
 				if err := c.validate(args); err != nil {
@@ -164,6 +169,14 @@ func ingestCommand() command {
 			}
 		},
 	}
+}
+
+// spillBytes is --spill as ingest.Config.SpillBytes (negative: never).
+func spillBytes(mib int) int64 {
+	if mib == 0 {
+		return -1
+	}
+	return int64(mib) << 20
 }
 
 func runIngest(ctx context.Context, e *env, c *ingestConfig, args []string) error {
@@ -176,6 +189,7 @@ func runIngest(ctx context.Context, e *env, c *ingestConfig, args []string) erro
 		Workers:      c.workers,
 		Force:        c.force,
 		MemoryBudget: int64(c.memoryMiB) << 20,
+		SpillBytes:   spillBytes(c.spillMiB),
 		Account:      c.account,
 		Region:       c.region,
 		Select:       c.sel,
