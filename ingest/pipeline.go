@@ -635,12 +635,18 @@ func (r *runner) spill(ctx context.Context) error {
 		}
 		r.env.spillDir = dir
 	}
+	// Spill every partition holding a 32nd of the budget, and more down
+	// to a quarter of the budget, each table in proportion.
+	var total int64
+	for _, w := range r.writers {
+		total += w.buffered()
+	}
 	var writes []func() error
 	for _, w := range r.writers {
 		if w.buffered() == 0 {
 			continue
 		}
-		write, err := w.spill(r.env.spillDir)
+		write, err := w.spill(r.env.spillDir, w.buffered()*(r.cfg.MemoryBudget/4)/total, r.cfg.MemoryBudget/32)
 		if err != nil {
 			return err
 		}

@@ -507,3 +507,36 @@ func TestSpilledRowsMakeOneFilePerPartition(t *testing.T) {
 		t.Errorf("staging left behind: %v", left)
 	}
 }
+
+// A spill takes the partitions holding the most rows first: partitions
+// with a few rows among many wait, so their row groups are not cut into
+// one sliver per spill.
+func TestSpillTakesTheBiggestPartitionsFirst(t *testing.T) {
+	src := t.TempDir()
+	for f := range 30 {
+		var b strings.Builder
+		for i := range 300 {
+			fmt.Fprintf(&b, "2026-11-14T%02d:%02d:%02dZ|111122223333|us-east-1|big%d-%d|%s\n", f%24, i%60, i%60, f, i, strings.Repeat("p", 60))
+		}
+		// A row of each of five small partitions in every object.
+		for p := range 5 {
+			fmt.Fprintf(&b, "2026-11-14T%02d:00:00Z|44445555666%d|eu-west-1|small%d-%d|s\n", f%24, p, f, p)
+		}
+		writeFile(t, filepath.Join(src, fmt.Sprintf("obj%02d.lines", f)), b.String())
+	}
+	lake := t.TempDir()
+	st := ingestDir(t, lake, Config{Workers: 2, MemoryBudget: 1 << 20}, src)
+	if st.Spills < 5 || st.Commits != 1 || st.RowsWritten != 30*305 {
+		t.Fatalf("%d spills, %d commits, %d rows", st.Spills, st.Commits, st.RowsWritten)
+	}
+	for _, f := range lakeFiles(t, lake) {
+		groups := readGroups(t, f)
+		big := strings.Contains(f, "account=111122223333")
+		if rows := len(groups[0]); !big && (len(groups) != 1 || rows != 30) {
+			t.Errorf("%s: %d row groups, the first of %d rows; want one of 30", f, len(groups), rows)
+		}
+		if big && len(groups) < st.Spills {
+			t.Errorf("%s: %d row groups for %d spills", f, len(groups), st.Spills)
+		}
+	}
+}

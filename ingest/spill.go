@@ -2,11 +2,14 @@ package ingest
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"os"
 	"path"
+	"slices"
+	"strings"
 
 	"golang.org/x/sync/errgroup"
 
@@ -30,19 +33,34 @@ type spillFile struct {
 	state *columnar.FileState
 }
 
-// spill detaches every partition's buffered rows: write encodes them into
-// the partitions' files in progress, in dir. The partitions stay, with
-// their objects and the counts of their rows already written, until a
-// commit detaches them.
-func (w *typedWriter[R, P]) spill(dir string) (func() error, error) {
+// spill detaches the buffered rows of every partition holding at least
+// least bytes, and of the next biggest ones while more than keep bytes
+// stay: write encodes them into the partitions' files in progress, in
+// dir. Partitions with few rows wait for more, so that row groups are not
+// cut small when many partitions share the budget. The partitions stay,
+// with their objects and the counts of their rows already written, until
+// a commit detaches them.
+func (w *typedWriter[R, P]) spill(dir string, keep, least int64) (func() error, error) {
 	type job struct {
 		snap partBuf[R]
 		file *spillFile
 	}
-	var jobs []*job
+	big := make([]*partBuf[R], 0, len(w.parts))
 	for _, pb := range w.parts {
-		if len(pb.rows) == 0 {
-			continue
+		if len(pb.rows) > 0 {
+			big = append(big, pb)
+		}
+	}
+	slices.SortFunc(big, func(a, b *partBuf[R]) int {
+		if c := cmp.Compare(b.bytes, a.bytes); c != 0 {
+			return c
+		}
+		return strings.Compare(a.dir, b.dir)
+	})
+	var jobs []*job
+	for _, pb := range big {
+		if w.bytes <= keep && pb.bytes < least {
+			break
 		}
 		if pb.file == nil {
 			pb.file = &spillFile{}
@@ -56,8 +74,9 @@ func (w *typedWriter[R, P]) spill(dir string) (func() error, error) {
 		// The job sees the objects known now; objs only grows.
 		jobs = append(jobs, &job{snap: partBuf[R]{dir: pb.dir, rows: pb.rows, keys: pb.keys, objs: pb.objs[:len(pb.objs):len(pb.objs)]}, file: pb.file})
 		pb.rows, pb.keys, pb.slot = nil, nil, nil
+		w.bytes -= pb.bytes
+		pb.bytes = 0
 	}
-	w.bytes = 0
 	w.spills = w.spills || len(jobs) > 0
 	return func() error {
 		g := errgroup.Group{}

@@ -40,21 +40,24 @@ type tableWriter interface {
 	// writes them as staged Parquet files, rows counts each object's rows
 	// among them. The writer starts new buffers at once.
 	detach() (write func(ctx context.Context, commit string) ([]committedFile, error), rows map[*objState]int64)
-	// spill hands the buffered rows over to write, which appends them to
-	// their partitions' files in progress in dir; the rows stay pending
-	// until the commit that detaches their partitions. The writer's
-	// memory is free at once (the batches once write has run).
-	spill(dir string) (write func() error, err error)
+	// spill hands the rows of the partitions holding at least least
+	// bytes, and of the next biggest while more than keep bytes stay
+	// buffered, over to write, which appends them to their partitions'
+	// files in progress in dir; the rows stay pending until the commit
+	// that detaches their partitions. Their memory is off buffered at
+	// once (free once write has run).
+	spill(dir string, keep, least int64) (write func() error, err error)
 }
 
 type partBuf[R any] struct {
-	part Partition
-	dir  string
-	rows []*R      // into the batches the decoders handed over: no copy
-	keys []sortKey // each row's sort key and object, parallel to rows
-	objs []*objState
-	objN map[*objState]uint32 // index of each object in objs
-	slot map[Hash]int         // buffered row of each fingerprint, made at the first duplicate
+	part  Partition
+	dir   string
+	rows  []*R      // into the batches the decoders handed over: no copy
+	keys  []sortKey // each row's sort key and object, parallel to rows
+	objs  []*objState
+	objN  map[*objState]uint32 // index of each object in objs
+	slot  map[Hash]int         // buffered row of each fingerprint, made at the first duplicate
+	bytes int64                // the memory of the rows buffered, as typedWriter.bytes counts it
 	// file holds the rows spilled since the last commit, counts the
 	// number of them of each object in objs.
 	file   *spillFile
@@ -138,7 +141,13 @@ func (w *typedWriter[R, P]) spilled() bool { return w.spills }
 func (w *typedWriter[R, P]) add(ctx context.Context, o *objState, rows any) error {
 	b := rows.(*batch[R])
 	kept := 0
+	type share struct {
+		pb   *partBuf[R]
+		kept int
+	}
+	var shares []share
 	for ri, run := range b.parts {
+		runKept := kept
 		end := len(b.meta)
 		if ri+1 < len(b.parts) {
 			end = b.parts[ri+1].start
@@ -185,12 +194,25 @@ func (w *typedWriter[R, P]) add(ctx context.Context, o *objState, rows any) erro
 			o.pending++
 			kept++
 		}
+		if kept > runKept {
+			shares = append(shares, share{pb, kept - runKept})
+		}
 	}
 	// The batch stays in memory while any of its rows is buffered, so
 	// its duplicates count too; a batch of nothing but duplicates (a
-	// forced re-run) is garbage, and counts for nothing.
+	// forced re-run) is garbage, and counts for nothing. Its partitions
+	// share its bytes by the rows they keep.
 	if kept > 0 {
 		w.bytes += b.bytes
+		left := b.bytes
+		for i, s := range shares {
+			n := b.bytes * int64(s.kept) / int64(kept)
+			if i == len(shares)-1 {
+				n = left
+			}
+			s.pb.bytes += n
+			left -= n
+		}
 	}
 	return nil
 }
