@@ -57,19 +57,21 @@ type lakeRow struct {
 }
 
 // readLake reads every row of every Parquet file of the lines table.
-// readLake reads every row of the lake's files, checking that each row
-// group is sorted by time.
+// readLake reads every row of the lake's files, checking that each file
+// is sorted by time.
 func readLake(t *testing.T, lake string) []lakeRow {
 	t.Helper()
 	var out []lakeRow
 	for _, f := range lakeFiles(t, lake) {
-		for gi, rows := range readGroups(t, f) {
-			if !slices.IsSortedFunc(rows, func(a, b lineRow) int { return int(a.EventTime - b.EventTime) }) {
-				t.Errorf("%s: row group %d is not sorted by event_time", f, gi)
-			}
-			for _, r := range rows {
-				out = append(out, lakeRow{file: f, lineRow: r})
-			}
+		var rows []lineRow
+		for _, g := range readGroups(t, f) {
+			rows = append(rows, g...)
+		}
+		if !slices.IsSortedFunc(rows, func(a, b lineRow) int { return int(a.EventTime - b.EventTime) }) {
+			t.Errorf("%s is not sorted by event_time", f)
+		}
+		for _, r := range rows {
+			out = append(out, lakeRow{file: f, lineRow: r})
 		}
 	}
 	return out
@@ -454,11 +456,11 @@ func TestKilledIngestResumesToTheSameLake(t *testing.T) {
 	}
 }
 
-// With a small memory budget, rows are spilled into each partition's file
-// in progress, a sorted row group at a time: one file per partition per
-// commit, holding the rows that one commit per budget would spread over
-// many files.
-func TestSpilledRowsMakeOneFilePerPartition(t *testing.T) {
+// With a small memory budget, rows are spilled into each partition's
+// files in progress, a sorted row group at a time: a file or two per
+// partition per commit, each sorted as a whole, holding the rows that one
+// commit per budget would spread over many files.
+func TestSpilledRowsMakeFewFilesPerPartition(t *testing.T) {
 	src := t.TempDir()
 	for f := range 30 {
 		var b strings.Builder
@@ -473,11 +475,11 @@ func TestSpilledRowsMakeOneFilePerPartition(t *testing.T) {
 	if st0.Spills != 0 || st.Spills < 10 || st.Commits != 1 {
 		t.Fatalf("without spilling %d spills; with: %d spills, %d commits", st0.Spills, st.Spills, st.Commits)
 	}
-	if n := len(lakeFiles(t, spilled)); n != 2 || st.FilesWritten != 2 {
-		t.Errorf("spilled lake has %d files (stats: %d), want one per partition (2)", n, st.FilesWritten)
-	}
-	if n := len(lakeFiles(t, small)); n < 10 {
-		t.Errorf("unspilled lake has %d files, want one per partition per commit", n)
+	// Two workers interleave objects an hour apart, so rows come late
+	// and start piles; still far fewer files than one per budget.
+	n, n0 := len(lakeFiles(t, spilled)), len(lakeFiles(t, small))
+	if n*3 > n0 || st.FilesWritten != n {
+		t.Errorf("spilled lake has %d files (stats: %d), unspilled %d", n, st.FilesWritten, n0)
 	}
 	groups := 0
 	for _, f := range lakeFiles(t, spilled) {
@@ -485,16 +487,6 @@ func TestSpilledRowsMakeOneFilePerPartition(t *testing.T) {
 	}
 	if groups < st.Spills {
 		t.Errorf("%d row groups for %d spills", groups, st.Spills)
-	}
-	// Without spilling every file is sorted as a whole.
-	for _, f := range lakeFiles(t, small) {
-		var all []lineRow
-		for _, g := range readGroups(t, f) {
-			all = append(all, g...)
-		}
-		if !slices.IsSortedFunc(all, func(a, b lineRow) int { return int(a.EventTime - b.EventTime) }) {
-			t.Errorf("%s is not sorted by event_time", f)
-		}
 	}
 	if a, b := contents(readLake(t, small)), contents(readLake(t, spilled)); !slices.Equal(a, b) || len(a) != 12000 {
 		t.Fatalf("spilled lake has %d rows, unspilled %d (want 12000)", len(b), len(a))
@@ -529,14 +521,16 @@ func TestSpillTakesTheBiggestPartitionsFirst(t *testing.T) {
 	if st.Spills < 5 || st.Commits != 1 || st.RowsWritten != 30*305 {
 		t.Fatalf("%d spills, %d commits, %d rows", st.Spills, st.Commits, st.RowsWritten)
 	}
+	bigGroups := 0
 	for _, f := range lakeFiles(t, lake) {
 		groups := readGroups(t, f)
-		big := strings.Contains(f, "account=111122223333")
-		if rows := len(groups[0]); !big && (len(groups) != 1 || rows != 30) {
+		if strings.Contains(f, "account=111122223333") {
+			bigGroups += len(groups)
+		} else if rows := len(groups[0]); len(groups) != 1 || rows != 30 {
 			t.Errorf("%s: %d row groups, the first of %d rows; want one of 30", f, len(groups), rows)
 		}
-		if big && len(groups) < st.Spills {
-			t.Errorf("%s: %d row groups for %d spills", f, len(groups), st.Spills)
-		}
+	}
+	if bigGroups < st.Spills {
+		t.Errorf("the big partition has %d row groups for %d spills", bigGroups, st.Spills)
 	}
 }

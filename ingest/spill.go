@@ -17,20 +17,28 @@ import (
 )
 
 // Spilling. When the rows buffered for the lake reach their memory budget
-// before a commit is due, each partition's rows are sorted and encoded as
-// a row group appended to that partition's Parquet file in progress, a
-// local scratch file, and their memory is freed. The commit appends the
-// rows still buffered, writes the footer and copies the file into
-// staging: a partition gets one file per commit instead of one per
-// budget's worth of rows, and no row is encoded twice. Each row group is
-// sorted by time (then source, then offset); row groups follow each other
-// in the order their rows were read. Files in progress are scratch: a
-// crash loses them with the uncommitted rows, which a re-run reads again.
+// before a commit is due, the partitions holding the most rows are sorted
+// and encoded as row groups appended to Parquet files in progress, local
+// scratch files, and their memory is freed. The commit appends the rows
+// still buffered, writes the footers and copies the files into staging: a
+// partition gets a file or a few per commit instead of one per budget's
+// worth of rows, and no row is encoded twice.
+//
+// Every file stays sorted by time as a whole: a partition's files in
+// progress are piles (as in patience sorting), each holding rows no
+// earlier than the rows before them. Sorted rows go to the pile whose
+// last time is the latest not after theirs, a new pile when none is:
+// logs read roughly in time order (CloudTrail's, whose objects are named
+// by delivery time, with events a few minutes late) fill one pile and a
+// pile of late events; logs in no order at all get a pile per spill, as
+// many files as without spilling. Files in progress are scratch: a crash
+// loses them with the uncommitted rows, which a re-run reads again.
 
 // spillFile is a partition's Parquet file in progress.
 type spillFile struct {
 	path  string
 	state *columnar.FileState
+	last  int64 // time of its last row
 }
 
 // spill detaches the buffered rows of every partition holding at least
@@ -42,8 +50,8 @@ type spillFile struct {
 // a commit detaches them.
 func (w *typedWriter[R, P]) spill(dir string, keep, least int64) (func() error, error) {
 	type job struct {
-		snap partBuf[R]
-		file *spillFile
+		snap  partBuf[R]
+		piles *[]*spillFile
 	}
 	big := make([]*partBuf[R], 0, len(w.parts))
 	for _, pb := range w.parts {
@@ -62,17 +70,15 @@ func (w *typedWriter[R, P]) spill(dir string, keep, least int64) (func() error, 
 		if w.bytes <= keep && pb.bytes < least {
 			break
 		}
-		if pb.file == nil {
-			pb.file = &spillFile{}
-		}
 		for len(pb.counts) < len(pb.objs) {
 			pb.counts = append(pb.counts, 0)
 		}
 		for _, k := range pb.keys {
 			pb.counts[k.obj]++
 		}
-		// The job sees the objects known now; objs only grows.
-		jobs = append(jobs, &job{snap: partBuf[R]{dir: pb.dir, rows: pb.rows, keys: pb.keys, objs: pb.objs[:len(pb.objs):len(pb.objs)]}, file: pb.file})
+		// The job sees the objects known now (objs only grows) and, once
+		// the previous spill has landed, owns the piles until it lands.
+		jobs = append(jobs, &job{snap: partBuf[R]{dir: pb.dir, rows: pb.rows, keys: pb.keys, objs: pb.objs[:len(pb.objs):len(pb.objs)]}, piles: &pb.piles})
 		pb.rows, pb.keys, pb.slot = nil, nil, nil
 		w.bytes -= pb.bytes
 		pb.bytes = 0
@@ -82,16 +88,58 @@ func (w *typedWriter[R, P]) spill(dir string, keep, least int64) (func() error, 
 		g := errgroup.Group{}
 		g.SetLimit(max(1, w.env.workers))
 		for _, j := range jobs {
-			g.Go(func() error { return w.appendRows(dir, j.file, &j.snap) })
+			g.Go(func() error { return w.pileRows(dir, j.piles, &j.snap) })
 		}
 		return g.Wait()
 	}, nil
 }
 
-// appendRows sorts pb's rows and appends them to f, creating it in dir
-// the first time.
-func (w *typedWriter[R, P]) appendRows(dir string, f *spillFile, pb *partBuf[R]) (err error) {
-	rows := sortRows(pb)
+// pileRows sorts pb's rows and appends them to its piles, a row group
+// per pile, starting new piles (files in dir) as needed.
+func (w *typedWriter[R, P]) pileRows(dir string, piles *[]*spillFile, pb *partBuf[R]) error {
+	order := sortOrder(pb)
+	rows := make([]*R, len(order))
+	for i, j := range order {
+		rows[i] = pb.rows[j]
+	}
+	// Piles by last time, latest first; as the rows' times rise, the
+	// pile they go to moves towards the front.
+	byLast := slices.Clone(*piles)
+	slices.SortStableFunc(byLast, func(a, b *spillFile) int { return cmp.Compare(b.last, a.last) })
+	t := func(i int) int64 { return pb.keys[order[i]].t }
+	// Rows before every pile's last time start a new pile.
+	start := 0
+	for start < len(rows) && (len(byLast) == 0 || t(start) < byLast[len(byLast)-1].last) {
+		start++
+	}
+	if start > 0 {
+		f := &spillFile{}
+		*piles = append(*piles, f)
+		if err := w.appendRows(dir, f, pb.dir, rows[:start], t(start-1)); err != nil {
+			return err
+		}
+	}
+	k := len(byLast) - 1
+	for start < len(rows) {
+		for k > 0 && t(start) >= byLast[k-1].last {
+			k--
+		}
+		end := start + 1
+		for end < len(rows) && (k == 0 || t(end) < byLast[k-1].last) {
+			end++
+		}
+		if err := w.appendRows(dir, byLast[k], pb.dir, rows[start:end], t(end-1)); err != nil {
+			return err
+		}
+		start = end
+	}
+	return nil
+}
+
+// appendRows appends rows, sorted, to the pile f as one row group (of at
+// most Options.RowGroupRows), creating its file in dir the first time;
+// last is the time of the last row.
+func (w *typedWriter[R, P]) appendRows(dir string, f *spillFile, part string, rows []*R, last int64) (err error) {
 	var file *os.File
 	if f.path == "" {
 		file, err = os.CreateTemp(dir, "part-*.parquet")
@@ -102,11 +150,11 @@ func (w *typedWriter[R, P]) appendRows(dir string, f *spillFile, pb *partBuf[R])
 		file, err = os.OpenFile(f.path, os.O_WRONLY|os.O_APPEND, 0)
 	}
 	if err != nil {
-		return fmt.Errorf("spill rows of %s: %w", pb.dir, err)
+		return fmt.Errorf("spill rows of %s: %w", part, err)
 	}
 	defer func() {
 		if cerr := file.Close(); err == nil && cerr != nil {
-			err = fmt.Errorf("spill rows of %s: %w", pb.dir, cerr)
+			err = fmt.Errorf("spill rows of %s: %w", part, cerr)
 		}
 	}()
 	pw, err := w.getWriter()
@@ -128,19 +176,50 @@ func (w *typedWriter[R, P]) appendRows(dir string, f *spillFile, pb *partBuf[R])
 		err = bw.Flush()
 	}
 	if err != nil {
-		return fmt.Errorf("spill rows of %s: %w", pb.dir, err)
+		return fmt.Errorf("spill rows of %s: %w", part, err)
 	}
+	f.last = last
 	return nil
 }
 
-// finishPart writes pb's rows still buffered into its file in progress,
-// ends the file and copies it into staging.
-func (w *typedWriter[R, P]) finishPart(ctx context.Context, pb *partBuf[R], commit string) (committedFile, error) {
-	defer os.Remove(pb.file.path)
-	name := commit + ".parquet"
-	rel := path.Join(pb.dir, name)
-	staged := path.Join(w.env.stage, "data", pb.dir, name)
-	src, err := os.OpenFile(pb.file.path, os.O_RDWR|os.O_APPEND, 0)
+// finishPart piles pb's rows still buffered, ends its piles and copies
+// them into staging: <commit>.parquet, then <commit>-1.parquet and so on
+// in the order the piles were started.
+func (w *typedWriter[R, P]) finishPart(ctx context.Context, pb *partBuf[R], commit string) ([]committedFile, error) {
+	defer func() {
+		for _, f := range pb.piles {
+			if f.path != "" {
+				os.Remove(f.path)
+			}
+		}
+	}()
+	if len(pb.rows) > 0 {
+		if err := w.pileRows(w.env.spillDir, &pb.piles, pb); err != nil {
+			return nil, err
+		}
+	}
+	pb.rows, pb.keys, pb.objs = nil, nil, nil
+	var out []committedFile
+	for i, f := range pb.piles {
+		name := commit + ".parquet"
+		if i > 0 {
+			name = fmt.Sprintf("%s-%d.parquet", commit, i)
+		}
+		cf, err := w.endPile(ctx, f, pb.dir, name, commit)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, cf)
+	}
+	return out, nil
+}
+
+// endPile writes the footer of the pile f and copies it into staging as
+// part/name.
+func (w *typedWriter[R, P]) endPile(ctx context.Context, f *spillFile, part, name, commit string) (committedFile, error) {
+	rel := path.Join(part, name)
+	staged := path.Join(w.env.stage, "data", part, name)
+	src, err := os.OpenFile(f.path, os.O_RDWR|os.O_APPEND, 0)
 	if err != nil {
 		return committedFile{}, fmt.Errorf("write %s: %w", rel, err)
 	}
@@ -149,26 +228,18 @@ func (w *typedWriter[R, P]) finishPart(ctx context.Context, pb *partBuf[R], comm
 	if err != nil {
 		return committedFile{}, err
 	}
-	bw := bufio.NewWriterSize(src, 1<<20)
-	pw.Resume(bw, pb.file.state)
-	rows := int64(len(pb.rows)) + pb.file.state.Rows()
-	if len(pb.rows) > 0 {
-		err = pw.WriteRows(sortRows(pb))
-	}
-	pb.rows, pb.keys, pb.objs = nil, nil, nil
-	if err == nil {
-		_, err = pw.End(w.fileMeta(commit))
-	} else {
-		pw.Suspend()
-	}
+	bw := bufio.NewWriterSize(src, 64<<10)
+	rows := f.state.Rows()
+	pw.Resume(bw, f.state)
+	_, err = pw.End(w.fileMeta(commit))
 	w.putWriter(pw)
 	if err == nil {
 		err = bw.Flush()
 	}
-	if err != nil {
-		return committedFile{}, fmt.Errorf("write %s: %w", rel, err)
+	if err == nil {
+		_, err = src.Seek(0, io.SeekStart)
 	}
-	if _, err := src.Seek(0, io.SeekStart); err != nil {
+	if err != nil {
 		return committedFile{}, fmt.Errorf("write %s: %w", rel, err)
 	}
 	dst, err := w.env.fs.Create(ctx, staged)

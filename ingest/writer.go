@@ -58,9 +58,9 @@ type partBuf[R any] struct {
 	objN  map[*objState]uint32 // index of each object in objs
 	slot  map[Hash]int         // buffered row of each fingerprint, made at the first duplicate
 	bytes int64                // the memory of the rows buffered, as typedWriter.bytes counts it
-	// file holds the rows spilled since the last commit, counts the
+	// piles hold the rows spilled since the last commit, counts the
 	// number of them of each object in objs.
-	file   *spillFile
+	piles  []*spillFile
 	counts []int64
 }
 
@@ -259,7 +259,7 @@ func (w *typedWriter[R, P]) detach() (func(ctx context.Context, commit string) (
 	}
 	slices.Sort(keys)
 	write := func(ctx context.Context, commit string) ([]committedFile, error) {
-		files := make([]committedFile, len(keys))
+		files := make([][]committedFile, len(keys))
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(max(1, w.env.workers))
 		for i, k := range keys {
@@ -273,17 +273,27 @@ func (w *typedWriter[R, P]) detach() (func(ctx context.Context, commit string) (
 		if err := g.Wait(); err != nil {
 			return nil, err
 		}
-		return files, nil
+		return slices.Concat(files...), nil
 	}
 	return write, rows
 }
 
 // writePart sorts one partition buffer by time, then source, then offset,
-// and writes it as one zstd Parquet file into staging.
-func (w *typedWriter[R, P]) writePart(ctx context.Context, pb *partBuf[R], commit string) (committedFile, error) {
-	if pb.file != nil {
+// and writes it as zstd Parquet into staging: one file, or with spilled
+// rows one per pile (see spill.go).
+func (w *typedWriter[R, P]) writePart(ctx context.Context, pb *partBuf[R], commit string) ([]committedFile, error) {
+	if len(pb.piles) > 0 {
 		return w.finishPart(ctx, pb, commit)
 	}
+	f, err := w.writeFile(ctx, pb, commit)
+	if err != nil {
+		return nil, err
+	}
+	return []committedFile{f}, nil
+}
+
+// writeFile writes pb's rows, sorted, as one file.
+func (w *typedWriter[R, P]) writeFile(ctx context.Context, pb *partBuf[R], commit string) (committedFile, error) {
 	rows := sortRows(pb)
 	pb.rows, pb.keys, pb.objs = nil, nil, nil
 
