@@ -159,7 +159,7 @@ func ingestCommand() command {
 			fs.StringVar(&c.region, "region", "", "partition region for objects whose key and content do not say (not the S3 API region: see --s3-region)")
 			fs.StringVar(&c.flowFormat, "flow-format", "", "VPC flow log format for files without a header, as AWS writes it: '${version} ${account-id} ...'")
 			fs.IntVar(&c.memoryMiB, "memory", 64, "MiB of rows buffered before they are written")
-			fs.IntVar(&c.spillMiB, "spill", 4096, "MiB of rows written into each partition's file in progress, one sorted row group per --memory/2, before a commit; 0: a commit, and files sorted as a whole, per --memory/2")
+			fs.IntVar(&c.spillMiB, "spill", 4096, "MiB of rows spilled, as sorted row groups, into each partition's files in progress before a commit makes them lake files; 0: a commit, and so a file per partition, per --memory/2")
 			return func(ctx context.Context, args []string) error {
 				c.pathStyleGiven = fs.Changed("path-style")
 				if err := c.validate(args); err != nil {
