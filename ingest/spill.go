@@ -10,6 +10,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 
 	"golang.org/x/sync/errgroup"
 
@@ -33,6 +34,16 @@ import (
 // pile of late events; logs in no order at all get a pile per spill, as
 // many files as without spilling. Files in progress are scratch: a crash
 // loses them with the uncommitted rows, which a re-run reads again.
+
+// bufWriters holds the buffers of writes to files in progress: a spill
+// writes to dozens of them.
+var bufWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 256<<10) }}
+
+func getBufWriter(w io.Writer) *bufio.Writer {
+	bw := bufWriters.Get().(*bufio.Writer)
+	bw.Reset(w)
+	return bw
+}
 
 // spillFile is a partition's Parquet file in progress.
 type spillFile struct {
@@ -162,7 +173,8 @@ func (w *typedWriter[R, P]) appendRows(dir string, f *spillFile, part string, ro
 		return err
 	}
 	defer w.putWriter(pw)
-	bw := bufio.NewWriterSize(file, 1<<20)
+	bw := getBufWriter(file)
+	defer bufWriters.Put(bw)
 	if f.state == nil {
 		err = pw.Begin(bw)
 	} else {
@@ -228,7 +240,8 @@ func (w *typedWriter[R, P]) endPile(ctx context.Context, f *spillFile, part, nam
 	if err != nil {
 		return committedFile{}, err
 	}
-	bw := bufio.NewWriterSize(src, 64<<10)
+	bw := getBufWriter(src)
+	defer bufWriters.Put(bw)
 	rows := f.state.Rows()
 	pw.Resume(bw, f.state)
 	_, err = pw.End(w.fileMeta(commit))
