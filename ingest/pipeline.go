@@ -36,11 +36,12 @@ type Config struct {
 	// commit writes them out; 0 = 64 MiB.
 	MemoryBudget int64
 	// SpillBytes is how many bytes of rows (estimated as MemoryBudget is)
-	// may be spilled, encoded, into each partition's file in progress
-	// before a commit is due; 0 = 4 GiB, negative = never (a commit, and
-	// so a file per partition, per MemoryBudget/2). Files in progress
-	// are in the lake's staging folder, or the temporary folder when the
-	// lake is on S3.
+	// may be spilled, encoded, into partitions' files in progress before
+	// a commit is due (also due once the rows spilled hold DedupEntries/2
+	// new fingerprints); 0 = 4 GiB, negative = never (a commit, and so a
+	// file per partition, per MemoryBudget/2). Files in progress are in
+	// the lake's staging folder, or the temporary folder when the lake is
+	// on S3.
 	SpillBytes int64
 	// DedupEntries bounds the fingerprints kept in memory; 0 = 4 million.
 	DedupEntries int
@@ -576,7 +577,7 @@ func (r *runner) writeLoop(ctx context.Context, ch <-chan wmsg) error {
 		full := buffered > r.cfg.MemoryBudget/2
 		due := buffered > 0 && time.Since(lastCommit) > r.cfg.CommitEvery
 		switch {
-		case full && !due && spilled+buffered <= r.cfg.SpillBytes:
+		case full && !due && spilled+buffered <= r.cfg.SpillBytes && r.pendingFingerprints() < r.cfg.DedupEntries/2:
 			if err := r.spill(ctx); err != nil {
 				failed = err
 				continue
@@ -619,6 +620,18 @@ type inflightCommit struct {
 	rows     map[*objState]int64 // each object's rows in this commit
 	complete []*objState         // objects whose last rows this commit publishes
 	rec      *commitRecord
+}
+
+// pendingFingerprints is the number of fingerprints the next commit will
+// write to the duplicate index: they are held in memory until then, so
+// they bound how much a run spills before it commits (a flow-log row is
+// small, and 4 GiB of them are 20 million fingerprints).
+func (r *runner) pendingFingerprints() int {
+	n := 0
+	for _, pd := range r.env.dedup.parts {
+		n += len(pd.pending)
+	}
+	return n
 }
 
 // spill hands every buffer over to a background spill into the

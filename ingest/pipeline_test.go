@@ -534,3 +534,26 @@ func TestSpillTakesTheBiggestPartitionsFirst(t *testing.T) {
 		t.Errorf("the big partition has %d row groups for %d spills", bigGroups, st.Spills)
 	}
 }
+
+// The fingerprints of spilled rows wait in memory for the commit that
+// writes them to the duplicate index, so they too bound how much a run
+// spills before it commits.
+func TestPendingFingerprintsBoundSpilling(t *testing.T) {
+	src := t.TempDir()
+	for f := range 20 {
+		var b strings.Builder
+		for i := range 300 {
+			fmt.Fprintf(&b, "2026-11-14T%02d:%02d:%02dZ|111122223333|us-east-1|f%d-%d|%s\n", f, i%60, i%60, f, i, strings.Repeat("p", 40))
+		}
+		writeFile(t, filepath.Join(src, fmt.Sprintf("obj%02d.lines", f)), b.String())
+	}
+	lake := t.TempDir()
+	st := ingestDir(t, lake, Config{Workers: 2, MemoryBudget: 256 << 10, DedupEntries: 2000}, src)
+	// 6000 rows, a commit once 1000 fingerprints are pending.
+	if st.Spills == 0 || st.Commits < 4 || st.RowsWritten != 6000 {
+		t.Fatalf("%d spills, %d commits, %d rows", st.Spills, st.Commits, st.RowsWritten)
+	}
+	if got := len(readLake(t, lake)); got != 6000 {
+		t.Fatalf("lake has %d rows", got)
+	}
+}
