@@ -19,6 +19,10 @@
 // (fingerprint, origin, sort key, partition), taken while the rows are
 // still in the decoding core's cache; one goroutine owns the duplicate
 // index and the buffers, and commits write their files in the background.
+// The duplicate index holds at most Config.DedupEntries fingerprints in
+// memory: what a busy partition holds beyond that spills to sorted runs
+// in a temporary folder (TMPDIR), behind a Bloom filter, so memory stays
+// bounded whatever the size of a partition.
 //
 // Guarantees: for every object, records read = rows written + records
 // quarantined + duplicates dropped, and the manifest records those counts.

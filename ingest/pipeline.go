@@ -230,6 +230,7 @@ func Run(ctx context.Context, cfg Config, inputs []string) (*Stats, error) {
 		workers:     cfg.Workers,
 		rowGroup:    cfg.RowGroupRows,
 	}
+	defer r.env.dedup.close()
 	var todo []*objState
 	var total Progress
 	for _, o := range objs {
@@ -843,13 +844,15 @@ func (r *runner) land() error {
 	}
 	if fc.spill {
 		r.stats.Spills++
-		return nil
+		return r.env.dedup.land()
 	}
 	for o, n := range fc.rows {
 		o.inflight -= n
 		o.written += n
 	}
-	r.env.dedup.land()
+	if err := r.env.dedup.land(); err != nil {
+		return err
+	}
 	for _, o := range fc.complete {
 		o.committed = true
 		o.bad = nil

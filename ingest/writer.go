@@ -166,7 +166,11 @@ func (w *typedWriter[R, P]) add(ctx context.Context, o *objState, rows any) erro
 				w.prefetch(pd, b.meta[i:min(i+prefetchRows, end)])
 			}
 			m := &b.meta[i]
-			if prev, dup := pd.claim(m.h, m.origin); dup {
+			prev, dup, err := pd.claim(m.h, m.origin)
+			if err != nil {
+				return err
+			}
+			if dup {
 				switch {
 				case prev == m.origin:
 					o.resumed++
@@ -221,9 +225,10 @@ func (w *typedWriter[R, P]) add(ctx context.Context, o *objState, rows any) erro
 // their inserts.
 const prefetchRows = 256
 
-// prefetch reads the fingerprint-table slots the rows will probe, so
-// that their cache misses overlap rather than stall one insert after
-// another (the table of a big partition is far larger than the cache).
+// prefetch reads the fingerprint-table slots the rows will probe (and
+// the Bloom filter blocks, once the partition has spilled), so that
+// their cache misses overlap rather than stall one insert after another
+// (the table of a big partition is far larger than the cache).
 func (w *typedWriter[R, P]) prefetch(pd *partDedup, meta []rowMeta) {
 	slots := pd.table.slots
 	if len(slots) == 0 {
@@ -233,6 +238,11 @@ func (w *typedWriter[R, P]) prefetch(pd *partDedup, meta []rowMeta) {
 	var x uint64
 	for i := range meta {
 		x ^= slots[fpKey(meta[i].h).Lo&mask].origin
+	}
+	if c := pd.cold; c != nil {
+		for i := range meta {
+			x ^= c.filter.touch(meta[i].h)
+		}
 	}
 	w.sink ^= x
 }
