@@ -43,7 +43,8 @@ type Config struct {
 	// the lake's staging folder, or the temporary folder when the lake is
 	// on S3.
 	SpillBytes int64
-	// DedupEntries bounds the fingerprints kept in memory; 0 = 4 million.
+	// DedupEntries bounds the fingerprints the duplicate index keeps in
+	// memory (more spill to TMPDIR, see dedup.go); 0 = 4 million.
 	DedupEntries int
 	// CommitEvery commits at least this often while rows are buffered, to
 	// bound the work an interrupted run repeats; 0 = 2 minutes.
