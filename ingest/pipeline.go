@@ -44,7 +44,7 @@ type Config struct {
 	// on S3.
 	SpillBytes int64
 	// DedupEntries bounds the fingerprints the duplicate index keeps in
-	// memory (more spill to TMPDIR, see dedup.go); 0 = 4 million.
+	// memory (more spill to TMPDIR, see dedup.go); 0 = 2 million.
 	DedupEntries int
 	// CommitEvery commits at least this often while rows are buffered, to
 	// bound the work an interrupted run repeats; 0 = 2 minutes.
@@ -95,7 +95,7 @@ func (c *Config) defaults() error {
 		c.SpillBytes = 4 << 30
 	}
 	if c.DedupEntries <= 0 {
-		c.DedupEntries = 4 << 20
+		c.DedupEntries = 2 << 20
 	}
 	if c.CommitEvery <= 0 {
 		c.CommitEvery = 2 * time.Minute
