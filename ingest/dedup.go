@@ -207,11 +207,19 @@ func (t *fpTable) put(h Hash, origin uint64) {
 func (t *fpTable) grow() {
 	old := t.slots
 	t.slots = make([]dedupEntry, max(1024, 2*len(old)))
-	t.n = 0
+	adviseHuge(t.slots)
+	// The keys are distinct and already fpKeys: each goes to the first
+	// empty slot from its home, with no comparison.
+	slots, mask := t.slots, uint64(len(t.slots)-1)
 	for _, e := range old {
-		if e.h.Hi != 0 || e.h.Lo != 0 {
-			t.put(e.h, e.origin)
+		if e.h.Hi == 0 && e.h.Lo == 0 {
+			continue
 		}
+		i := e.h.Lo & mask
+		for slots[i].h.Hi != 0 || slots[i].h.Lo != 0 {
+			i = (i + 1) & mask
+		}
+		slots[i] = e
 	}
 }
 
