@@ -146,21 +146,40 @@ func (w *typedWriter[R, P]) add(ctx context.Context, o *objState, rows any) erro
 		kept int
 	}
 	var shares []share
+	// Rows of a batch may alternate between a few partitions (access
+	// logs of one bucket across regions or days): each partition's
+	// lookups are done once per batch, not once per run of rows. Within
+	// one add the duplicate index drops no partition (see dedupIndex).
+	type partRef struct {
+		pd *partDedup
+		pb *partBuf[R]
+		oi uint32
+	}
+	var refs map[Partition]*partRef
+	if len(b.parts) > 1 {
+		refs = make(map[Partition]*partRef, 4)
+	}
 	for ri, run := range b.parts {
 		runKept := kept
 		end := len(b.meta)
 		if ri+1 < len(b.parts) {
 			end = b.parts[ri+1].start
 		}
-		pd, err := w.env.dedup.part(ctx, w.table, run.part)
-		if err != nil {
-			return err
+		ref := refs[run.part]
+		if ref == nil {
+			pd, err := w.env.dedup.part(ctx, w.table, run.part)
+			if err != nil {
+				return err
+			}
+			ref = &partRef{pd: pd, pb: w.parts[pd.dir]}
+			if ref.pb != nil {
+				ref.oi = ref.pb.objIndex(o)
+			}
+			if refs != nil {
+				refs[run.part] = ref
+			}
 		}
-		pb := w.parts[pd.dir]
-		var oi uint32
-		if pb != nil {
-			oi = pb.objIndex(o)
-		}
+		pd, pb, oi := ref.pd, ref.pb, ref.oi
 		for i := run.start; i < end; i++ {
 			if (i-run.start)%prefetchRows == 0 {
 				w.prefetch(pd, b.meta[i:min(i+prefetchRows, end)])
@@ -189,6 +208,7 @@ func (w *typedWriter[R, P]) add(ctx context.Context, o *objState, rows any) erro
 				pb = &partBuf[R]{part: run.part, dir: pd.dir}
 				w.parts[pd.dir] = pb
 				oi = pb.objIndex(o)
+				ref.pb, ref.oi = pb, oi
 			}
 			if pb.slot != nil {
 				pb.slot[m.h] = len(pb.rows)
