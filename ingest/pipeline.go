@@ -18,6 +18,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -428,7 +429,8 @@ func (r *runner) decodeObject(ctx context.Context, o *objState, ch chan<- wmsg) 
 	}
 	raw := &countingReader{r: rc, progress: &r.progress.bytes}
 	hasher := sha256.New()
-	br := bufio.NewReaderSize(io.TeeReader(raw, hasher), 256<<10)
+	br := getObjReader(io.TeeReader(raw, hasher))
+	defer objReaders.Put(br)
 	defer func() {
 		// Hash the whole object even when decoding stopped early.
 		_, _ = io.Copy(io.Discard, br)
@@ -459,7 +461,8 @@ func (r *runner) decodeObject(ctx context.Context, o *objState, ch chan<- wmsg) 
 			return err
 		}
 		defer dec.close()
-		dbr := bufio.NewReaderSize(dec, 256<<10)
+		dbr := getObjReader(dec)
+		defer objReaders.Put(dbr)
 		peek, _ := dbr.Peek(8 << 10)
 		src = r.pick(o.obj.Key, peek, false)
 		if src == nil {
@@ -867,6 +870,17 @@ func (r *runner) land() error {
 	}
 	r.cfg.Log.Info("commit", "commit", fc.id, "files", len(fc.rec.Files), "objects", len(fc.rec.Objects))
 	return nil
+}
+
+// objReaders holds the read buffers of objects: each object takes two,
+// and an object of a few kilobytes should not cost half a megabyte of
+// fresh memory.
+var objReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 256<<10) }}
+
+func getObjReader(r io.Reader) *bufio.Reader {
+	br := objReaders.Get().(*bufio.Reader)
+	br.Reset(r)
+	return br
 }
 
 // crashHook lets the crash test kill the process at a commit step.
