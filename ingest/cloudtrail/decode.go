@@ -75,7 +75,10 @@ var pool = sync.Pool{New: func() any { return &decoder{buf: make([]byte, minBuf)
 func Decode(ctx context.Context, obj ingest.ObjectInfo, r io.Reader, sink ingest.Sink[Row]) error {
 	d := pool.Get().(*decoder)
 	defer func() {
-		d.ctx, d.r, d.sink, d.obj, d.batch, d.arena, d.strings = nil, nil, ingest.Sink[Row]{}, ingest.ObjectInfo{}, nil, arena{}, strArena{}
+		// The arenas stay: the next object appends to their chunks
+		// (never over the bytes handed out), so an object of a few
+		// hundred kilobytes does not start a fresh megabyte chunk.
+		d.ctx, d.r, d.sink, d.obj, d.batch = nil, nil, ingest.Sink[Row]{}, ingest.ObjectInfo{}, nil
 		d.lastIdentity = identityCols{}
 		d.p.in, d.p.out = nil, d.p.out[:0]
 		if len(d.buf) > 1<<20 {
@@ -87,7 +90,8 @@ func Decode(ctx context.Context, obj ingest.ObjectInfo, r io.Reader, sink ingest
 		pool.Put(d)
 	}()
 	*d = decoder{ctx: ctx, obj: obj, r: r, sink: sink, buf: d.buf, p: parser{out: d.p.out, extras: d.p.extras[:0], res: d.p.res[:0], keys: d.p.keys, lastUI: d.p.lastUI},
-		line: 1, lastNL: -1}
+		// d.strings keeps its address, as a strings.Builder must.
+		arena: d.arena, strings: d.strings, line: 1, lastNL: -1}
 	err := d.run()
 	if err != nil && ctx.Err() != nil {
 		err = ctx.Err()
