@@ -458,7 +458,7 @@ func (d *dedupIndex) detachSegments(stageRoot string) func(ctx context.Context, 
 	for _, k := range keys {
 		pd := d.parts[k]
 		segs = append(segs, seg{k, pd.pending, pd.replaced})
-		pd.pending, pd.replaced = nil, nil
+		pd.pending, pd.replaced = make([]dedupEntry, 0, len(pd.pending)), nil
 	}
 	return func(ctx context.Context, commit string) ([]committedFile, error) {
 		var files []committedFile

@@ -90,7 +90,9 @@ func (w *typedWriter[R, P]) spill(dir string, keep, least int64) (func() error, 
 		// The job sees the objects known now (objs only grows) and, once
 		// the previous spill has landed, owns the piles until it lands.
 		jobs = append(jobs, &job{snap: partBuf[R]{dir: pb.dir, rows: pb.rows, keys: pb.keys, objs: pb.objs[:len(pb.objs):len(pb.objs)]}, piles: &pb.piles})
-		pb.rows, pb.keys, pb.slot = nil, nil, nil
+		// The next rows of a busy partition come in the same numbers:
+		// room for them at once spares growing the slices by doubling.
+		pb.rows, pb.keys, pb.slot = make([]*R, 0, len(pb.rows)), make([]sortKey, 0, len(pb.keys)), nil
 		w.bytes -= pb.bytes
 		pb.bytes = 0
 	}
