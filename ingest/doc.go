@@ -19,6 +19,11 @@
 // (fingerprint, origin, sort key, partition), taken while the rows are
 // still in the decoding core's cache; one goroutine owns the duplicate
 // index and the buffers, and commits write their files in the background.
+// When the buffered rows reach their budget before a commit is due, the
+// biggest partitions are spilled: sorted and encoded as row groups onto
+// Parquet files in progress (piles that each stay sorted by time), which
+// the next commit finishes and publishes, so a partition gets a file or
+// a few per commit rather than one per budget's worth of rows.
 // The duplicate index holds at most Config.DedupEntries fingerprints in
 // memory: what a busy partition holds beyond that spills to sorted runs
 // in a temporary folder (TMPDIR), behind a Bloom filter, so memory stays
