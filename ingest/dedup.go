@@ -37,9 +37,10 @@ import (
 //     pending, so that all they hold is in the lake's segments. When that
 //     is not enough it spills the biggest hot table: sorted in place,
 //     written as a run file of the segments' format into a folder made
-//     with os.MkdirTemp at the first spill and removed by close, and the
-//     table emptied (its slots kept while the slots of all tables stay
-//     within what the budget allows at the lowest load, 35%, else freed).
+//     in TMPDIR at the first spill (see scratch.go) and removed by close,
+//     and the table emptied (its slots kept while the slots of all tables
+//     stay within what the budget allows at the lowest load, 35%, else
+//     freed).
 //   - A cold set is its runs, a sparse index of each (the Hi of every
 //     128th entry, read with ReadAt: no memory map) and one blocked Bloom
 //     filter over them all (10 bits a fingerprint, about 1% false

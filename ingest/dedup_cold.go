@@ -232,7 +232,7 @@ type coldWriter struct {
 // folder, making the folder at the first spill.
 func (d *dedupIndex) createRun(maxN int) (*coldWriter, error) {
 	if d.tmp == "" {
-		dir, err := os.MkdirTemp("", "leakscope-dedup-*")
+		dir, err := newScratchDir("dedup")
 		if err != nil {
 			return nil, fmt.Errorf("create its temporary folder (see TMPDIR): %w", err)
 		}

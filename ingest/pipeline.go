@@ -193,6 +193,7 @@ func Run(ctx context.Context, cfg Config, inputs []string) (*Stats, error) {
 		return nil, err
 	}
 	run := newRunID(start)
+	sweepScratch()
 	lockName, scope := "lock", stagingDir
 	if sh := cfg.Select.Shard.String(); sh != "" {
 		lockName, scope = "lock-shard-"+sh, path.Join(stagingDir, "shard-"+sh)
@@ -697,7 +698,7 @@ func (r *runner) newSpillDir() (string, error) {
 		}
 		return dir, nil
 	}
-	dir, err := os.MkdirTemp("", "leakscope-spill-*")
+	dir, err := newScratchDir("spill")
 	if err != nil {
 		return "", fmt.Errorf("spill rows: %w", err)
 	}
