@@ -431,7 +431,7 @@ func (r *runner) decodeObject(ctx context.Context, o *objState, ch chan<- wmsg) 
 	raw := &countingReader{r: rc, progress: &r.progress.bytes}
 	hasher := sha256.New()
 	br := getObjReader(io.TeeReader(raw, hasher))
-	defer objReaders.Put(br)
+	defer putObjReader(br)
 	defer func() {
 		// Hash the whole object even when decoding stopped early.
 		_, _ = io.Copy(io.Discard, br)
@@ -463,7 +463,7 @@ func (r *runner) decodeObject(ctx context.Context, o *objState, ch chan<- wmsg) 
 		}
 		defer dec.close()
 		dbr := getObjReader(dec)
-		defer objReaders.Put(dbr)
+		defer putObjReader(dbr)
 		peek, _ := dbr.Peek(8 << 10)
 		src = r.pick(o.obj.Key, peek, false)
 		if src == nil {
@@ -882,6 +882,13 @@ func getObjReader(r io.Reader) *bufio.Reader {
 	br := objReaders.Get().(*bufio.Reader)
 	br.Reset(r)
 	return br
+}
+
+// putObjReader returns br to the pool without the object it read, so
+// the pool keeps no closed file or decompressor alive.
+func putObjReader(br *bufio.Reader) {
+	br.Reset(nil)
+	objReaders.Put(br)
 }
 
 // crashHook lets the crash test kill the process at a commit step.

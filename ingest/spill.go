@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -43,6 +42,13 @@ func getBufWriter(w io.Writer) *bufio.Writer {
 	bw := bufWriters.Get().(*bufio.Writer)
 	bw.Reset(w)
 	return bw
+}
+
+// putBufWriter returns bw, flushed or abandoned, to the pool, without
+// its file.
+func putBufWriter(bw *bufio.Writer) {
+	bw.Reset(nil)
+	bufWriters.Put(bw)
 }
 
 // spillFile is a partition's Parquet file in progress.
@@ -111,10 +117,7 @@ func (w *typedWriter[R, P]) spill(dir string, keep, least int64) (func() error, 
 // per pile, starting new piles (files in dir) as needed.
 func (w *typedWriter[R, P]) pileRows(dir string, piles *[]*spillFile, pb *partBuf[R]) error {
 	order := sortOrder(pb)
-	rows := make([]*R, len(order))
-	for i, j := range order {
-		rows[i] = pb.rows[j]
-	}
+	rows := inOrder(pb, order)
 	// Piles by last time, latest first; as the rows' times rise, the
 	// pile they go to moves towards the front.
 	byLast := slices.Clone(*piles)
@@ -176,7 +179,7 @@ func (w *typedWriter[R, P]) appendRows(dir string, f *spillFile, part string, ro
 	}
 	defer w.putWriter(pw)
 	bw := getBufWriter(file)
-	defer bufWriters.Put(bw)
+	defer putBufWriter(bw)
 	if f.state == nil {
 		err = pw.Begin(bw)
 	} else {
@@ -231,8 +234,7 @@ func (w *typedWriter[R, P]) finishPart(ctx context.Context, pb *partBuf[R], comm
 // endPile writes the footer of the pile f and copies it into staging as
 // part/name.
 func (w *typedWriter[R, P]) endPile(ctx context.Context, f *spillFile, part, name, commit string) (committedFile, error) {
-	rel := path.Join(part, name)
-	staged := path.Join(w.env.stage, "data", part, name)
+	rel, staged := w.env.dataPaths(part, name)
 	src, err := os.OpenFile(f.path, os.O_RDWR|os.O_APPEND, 0)
 	if err != nil {
 		return committedFile{}, fmt.Errorf("write %s: %w", rel, err)
@@ -243,7 +245,7 @@ func (w *typedWriter[R, P]) endPile(ctx context.Context, f *spillFile, part, nam
 		return committedFile{}, err
 	}
 	bw := getBufWriter(src)
-	defer bufWriters.Put(bw)
+	defer putBufWriter(bw)
 	rows := f.state.Rows()
 	pw.Resume(bw, f.state)
 	_, err = pw.End(w.fileMeta(commit))

@@ -53,8 +53,9 @@ type Stats struct {
 	SkippedUnknown int64 `json:"skipped_unrecognised"`
 	Commits        int   `json:"commits"`
 	FilesWritten   int   `json:"files_written"`
-	// Spills counts the times buffered rows were spilled to local disk
-	// as sorted runs, to be merged into the next commit's files.
+	// Spills counts the times buffered rows were spilled: sorted and
+	// appended as row groups to the files in progress that the next
+	// commit publishes.
 	Spills   int               `json:"spills"`
 	Tables   map[string]Counts `json:"tables"`
 	Failures []Failure         `json:"failures,omitempty"`

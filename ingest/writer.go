@@ -27,6 +27,12 @@ type writerEnv struct {
 	spillDir    string // local folder of files in progress (see spill.go)
 }
 
+// dataPaths returns where a data file of partition folder dir goes in
+// the lake and in staging, both relative to the lake root.
+func (e *writerEnv) dataPaths(dir, name string) (rel, staged string) {
+	return path.Join(dir, name), path.Join(e.stage, "data", dir, name)
+}
+
 // tableWriter buffers the rows of one table per partition and writes them
 // as sorted Parquet files at each commit.
 type tableWriter interface {
@@ -327,9 +333,7 @@ func (w *typedWriter[R, P]) writeFile(ctx context.Context, pb *partBuf[R], commi
 	rows := sortRows(pb)
 	pb.rows, pb.keys, pb.objs = nil, nil, nil
 
-	name := commit + ".parquet"
-	rel := path.Join(pb.dir, name)
-	staged := path.Join(w.env.stage, "data", pb.dir, name)
+	rel, staged := w.env.dataPaths(pb.dir, commit+".parquet")
 	f, err := w.env.fs.Create(ctx, staged)
 	if err != nil {
 		return committedFile{}, fmt.Errorf("create %s: %w", staged, err)
@@ -408,8 +412,10 @@ func sortColumn(table string) string {
 
 // sortRows returns the rows of pb ordered by time, then source URI, then
 // offset, sorting their compact keys rather than the rows.
-func sortRows[R any](pb *partBuf[R]) []*R {
-	order := sortOrder(pb)
+func sortRows[R any](pb *partBuf[R]) []*R { return inOrder(pb, sortOrder(pb)) }
+
+// inOrder returns pb's rows at the indexes order lists.
+func inOrder[R any](pb *partBuf[R], order []uint32) []*R {
 	out := make([]*R, len(order))
 	for i, j := range order {
 		out[i] = pb.rows[j]
